@@ -1,0 +1,40 @@
+"""Installation of the steve1 package (see README.md for the two set-up commands)."""
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+HERE = Path(__file__).parent
+
+setup(
+    name="steve1",
+    version="0.1.0",
+    description="STEVE-1: a generative model for text-to-behavior in Minecraft, re-implemented.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["steve1", "steve1.*"]),
+    include_package_data=True,
+    package_data={"steve1": ["**/*.gz", "**/*.png", "**/*.lua", "**/*.conf", "**/*.txt", "**/*.yaml"]},
+    install_requires=[
+        "torch>=2.1",
+        "numpy>=1.23",
+        "opencv-python-headless>=4.7",
+        "tqdm>=4.60",
+        "pyyaml>=6.0",
+        "python-xlib>=0.33",
+        "matplotlib>=3.6",
+    ],
+    extras_require={
+        # Policy fine-tuning: `accelerate launch` (multi-GPU / multi-node DDP, bf16); wandb is opt-in.
+        "train": ["accelerate>=0.26", "wandb>=0.15"],
+        # Real Minecraft: MineRL 1.0.1 is built from git with Java 8 (see README, "Real Minecraft").
+        "minerl": ["minerl"],
+        "dev": ["pytest>=7.0", "ruff>=0.4", "accelerate>=0.26", "hypothesis>=6.0"],
+    },
+    entry_points={"console_scripts": ["steve1=steve1.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+    ],
+)

@@ -1,0 +1,1 @@
+"""Programmatic and MineCLIP evaluation, prompt chaining, plots, video writing."""

@@ -1,0 +1,1 @@
+"""MineCLIP (attn variant): image ViT, temporal pooling, text tower, offline tokenizer, cached embedding."""

@@ -1,0 +1,25 @@
+"""Where the released files and generated data live by default (relative to the working directory).
+
+The layout is the original repository's, so a `data/` folder prepared for it works here unchanged.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+DATA_DIR = Path("data")
+WEIGHTS_DIR = DATA_DIR / "weights"
+
+VPT_MODEL = WEIGHTS_DIR / "vpt" / "2x.model"
+VPT_WEIGHTS = WEIGHTS_DIR / "vpt" / "rl-from-foundation-2x.weights"
+MINECLIP_WEIGHTS = WEIGHTS_DIR / "mineclip" / "attn.pth"
+STEVE1_WEIGHTS = WEIGHTS_DIR / "steve1" / "steve1.weights"
+PRIOR_WEIGHTS = WEIGHTS_DIR / "steve1" / "steve1_prior.pt"
+PRIOR_DATASET = DATA_DIR / "prior_dataset" / "data.pkl"
+VISUAL_PROMPT_EMBEDS_DIR = DATA_DIR / "visual_prompt_embeds"
+IDM_MODEL = WEIGHTS_DIR / "vpt" / "4x_idm.model"
+IDM_WEIGHTS = WEIGHTS_DIR / "vpt" / "4x_idm.weights"
+
+CONTRACTOR_DATASET_DIR = DATA_DIR / "dataset_contractor"
+MIXED_AGENTS_DATASET_DIR = DATA_DIR / "dataset_mixed_agents"
+SAMPLINGS_DIR = DATA_DIR / "samplings"
+GENERATED_VIDEOS_DIR = DATA_DIR / "generated_videos"

@@ -1,0 +1,1 @@
+"""The CVAE prior that turns a MineCLIP text embedding into a MineCLIP visual goal embedding."""

@@ -1,0 +1,1 @@
+"""Goal-conditioned fine-tuning of the policy with accelerate."""
