@@ -11,8 +11,8 @@ the exact float64 numbers the reference produced when the golden file was made (
 log/pow): thresholds found by bisection over float64 of the reference formula, verified to step exactly once
 within ±200 ULPs. We look them up instead of calling log/pow, so results are identical on every numpy and CPU.
 Evaluating the formula with numpy 2.x (correctly rounded log/pow) instead differs only at the single input
--2.3166247903554 (-(11^0.5 - 1) in float64: bin 2 instead of the reference's 3) and by one ULP in the centres
-±5.809483 and ±3.215369; `tests/test_actions_camera.py` re-derives the tables from the formula to check this.
+-2.3166247903554 (-(11^0.5 - 1) in float64: bin 2 instead of the reference's 3) and by 1 and 3 ULP in the
+centres ±5.809483 and ±3.215369; `tests/test_actions_camera.py` re-derives the tables from the formula.
 
 Differences from the original, none on valid float64 or integer input:
 - non-finite degrees raise ValueError (the original turned NaN into a garbage int64);
