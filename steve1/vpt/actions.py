@@ -297,7 +297,7 @@ def env_to_factored(actions: Sequence[Mapping] | Mapping[str, Any]) -> tuple[np.
         camera = columns.get(CAMERA_KEY)
     else:
         n = len(actions)
-        columns = {k: _column_from_dicts(actions, k, 1, 0)[:, 0] for k in present if k in _COL}
+        columns = {k: _column_from_dicts(actions, k, 1, 0)[:, 0] for k in present if k != CAMERA_KEY}
         camera = _column_from_dicts(actions, CAMERA_KEY, 2, _ZERO_CAMERA) if CAMERA_KEY in present else None
 
     factored = np.zeros((n, len(BUTTONS_ALL)), dtype=np.int64)
