@@ -98,8 +98,9 @@ def test_cli_module_runs(tmp_path):
     _write_data(tmp_path / "data.pkl", n=80)
     out = tmp_path / "new" / "dir" / "p.pt"
     subprocess.run([sys.executable, "-m", "steve1.prior.train", "--data_path", str(tmp_path / "data.pkl"),
-                    "--output_path", str(out), "--hidden_dim", "16", "--latent_dim", "8", "--n_validation", "10",
-                    "--n_epochs", "1", "--device", "cpu"], check=True, capture_output=True)
+                    "--output_path", str(out), "--hidden_dim", "16", "--latent_dim", "8",
+                    "--n_validation", "10", "--n_epochs", "1", "--device", "cpu"],
+                   check=True, capture_output=True)
     assert load_prior(out, hidden_dim=16, latent_dim=8).latent_dim == 8
 
 

@@ -47,11 +47,12 @@ def load_prior_data(path: str | Path, dim: int = MINECLIP_DIM) -> tuple[np.ndarr
     """Read `data.pkl` -> (text (N, dim), visual (N, dim)) float32, validated."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"prior dataset {path} not found: download data.pkl (./download_weights.sh puts "
-                                f"it in data/prior_dataset/) or pass --data_path")
+        raise FileNotFoundError(f"prior dataset {path} not found: download data.pkl (./download_weights.sh "
+                                f"puts it in data/prior_dataset/) or pass --data_path")
     data = safe_load(path)
     if not isinstance(data, dict):
-        raise PriorDataError(f"{path}: expected a dict with keys {list(DATA_KEYS)}, got {type(data).__name__}")
+        raise PriorDataError(f"{path}: expected a dict with keys {list(DATA_KEYS)}, "
+                             f"got {type(data).__name__}")
     missing = [k for k in DATA_KEYS if k not in data]
     if missing:
         raise PriorDataError(f"{path}: missing keys {missing} (found {sorted(map(str, data))}); expected "
@@ -59,8 +60,8 @@ def load_prior_data(path: str | Path, dim: int = MINECLIP_DIM) -> tuple[np.ndarr
     text = _as_rows(data["text_embeddings"], "text_embeddings", path, dim)
     visual = _as_rows(data["visual_embeddings"], "visual_embeddings", path, dim)
     if len(text) != len(visual):
-        raise PriorDataError(f"{path}: {len(text)} text embeddings but {len(visual)} visual embeddings; they must "
-                             f"be parallel")
+        raise PriorDataError(f"{path}: {len(text)} text embeddings but {len(visual)} visual embeddings; "
+                             f"they must be parallel")
     return text, visual
 
 

@@ -1,8 +1,9 @@
 """The STEVE-1 prior: a conditional VAE from a MineCLIP text embedding to a MineCLIP visual embedding.
 
-Weight-compatible with the released `steve1_prior.pt` (20 tensors; `nn.Sequential` indices 0/1/3/4/6, the ReLUs
-at 2 and 5 hold no parameters). Encoder q(z | visual, text) reads visual‖text; decoder p(visual | z, text) reads
-z‖text. At inference the latent prior is N(0, I) (not a learned conditional prior), as in the original.
+Weight-compatible with the released `steve1_prior.pt` (20 tensors; `nn.Sequential` indices 0/1/3/4/6, the
+ReLUs at 2 and 5 hold no parameters). Encoder q(z | visual, text) reads visual‖text; decoder
+p(visual | z, text) reads z‖text. At inference the latent prior is N(0, I) (not a learned conditional
+prior), as in the original.
 """
 from __future__ import annotations
 
@@ -83,7 +84,8 @@ class TranslatorVAE(nn.Module):
         if text_embed.ndim == 1:
             text_embed = text_embed[None]
         if text_embed.ndim != 2 or text_embed.shape[1] != self.input_dim:
-            raise ValueError(f"text_embed must have shape (B, {self.input_dim}), got {tuple(text_embed.shape)}")
+            raise ValueError(f"text_embed must have shape (B, {self.input_dim}), "
+                             f"got {tuple(text_embed.shape)}")
         if not text_embed.is_floating_point():
             raise ValueError(f"text_embed must be a float tensor, got {text_embed.dtype}")
         return text_embed
@@ -129,7 +131,7 @@ def load_prior(path: str | Path = paths.PRIOR_WEIGHTS, device: str | torch.devic
     except Exception as e:  # torch raises many types for a corrupt/foreign file
         raise PriorWeightsError(f"{path} is not a readable torch weight file ({type(e).__name__}: {e}); "
                                 f"re-download steve1_prior.pt") from None
-    if isinstance(state_dict, dict) and "state_dict" in state_dict and isinstance(state_dict["state_dict"], dict):
+    if isinstance(state_dict, dict) and isinstance(state_dict.get("state_dict"), dict):
         state_dict = state_dict["state_dict"]
     if not isinstance(state_dict, dict):
         raise PriorWeightsError(f"{path} holds a {type(state_dict).__name__}, expected a state dict")

@@ -7,8 +7,8 @@ validation epoch kept. Differences from the original, all deliberate:
   best-epoch choice compares epochs rather than noise draws;
 - fp32 by default; `--precision bf16` autocasts on GPU (the original's fp16 autocast had no GradScaler);
 - the output directory is created and the file written atomically (the original crashed at its final save);
-- a resume checkpoint (model, optimizer, RNG, best so far) is written atomically after every epoch, so a killed
-  run continues where it stopped and ends with the same weights as an uninterrupted one;
+- a resume checkpoint (model, optimizer, RNG, best so far) is written atomically after every epoch, so a
+  killed run continues where it stopped and ends with the same weights as an uninterrupted one;
 - `--kl_reduction batchmean` offers the per-sample KL (summed over latent dims, mean over batch);
 - no `torch.compile` (the model is three small MLP layers; compile time dominates at this size).
 """
@@ -23,7 +23,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 from tqdm import tqdm
 
@@ -85,7 +84,8 @@ def _epoch_loss(model, text, visual, idx, cfg, generator, optimizer=None, desc="
     batches = [idx[i: i + cfg.batch_size] for i in range(0, len(idx), cfg.batch_size)]
     for b in tqdm(batches, desc=desc, leave=False, disable=None):
         t, v = text[b].to(device), visual[b].to(device)  # (b, D)
-        eps = torch.randn((len(b), model.latent_dim), generator=generator).to(device)  # CPU RNG: same on any device
+        # noise from the CPU generator: the same on any device
+        eps = torch.randn((len(b), model.latent_dim), generator=generator).to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
             terms = prior_loss(model, t, v, beta=cfg.beta, kl_reduction=cfg.kl_reduction, eps=eps)
         loss = terms["loss"].float()
@@ -102,7 +102,9 @@ def _epoch_loss(model, text, visual, idx, cfg, generator, optimizer=None, desc="
 
 
 def train_prior(cfg: PriorTrainConfig) -> dict:
-    """Train, checkpointing every epoch; write the best model's state dict to cfg.output_path. Returns history."""
+    """Train, checkpointing every epoch; write the best model's state dict to cfg.output_path.
+
+    Returns the final state: history, best_epoch, best_val, best_state."""
     cfg.validate()
     device = cfg.resolved_device()
     text_np, visual_np = load_prior_data(cfg.data_path)
@@ -123,8 +125,8 @@ def train_prior(cfg: PriorTrainConfig) -> dict:
         changed = [k for k in _RESUME_KEYS if saved.get(k) != getattr(cfg, k)]
         if changed or ckpt["data_sha256"] != data_hash:
             what = f"settings {changed}" if changed else f"data ({cfg.data_path} changed)"
-            raise ValueError(f"resume checkpoint {ckpt_path} was written with different {what}; pass --restart "
-                             f"to start over or use the original settings")
+            raise ValueError(f"resume checkpoint {ckpt_path} was written with different {what}; pass "
+                             f"--restart to start over or use the original settings")
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         generator.set_state(ckpt["generator"])
@@ -148,8 +150,8 @@ def train_prior(cfg: PriorTrainConfig) -> dict:
                          best_state={k: v.detach().cpu().clone() for k, v in model.state_dict().items()})
         state["epoch"] = epoch + 1
         ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                "generator": generator.get_state(), "config": dataclasses.asdict(cfg), "data_sha256": data_hash,
-                **state}
+                "generator": generator.get_state(), "config": dataclasses.asdict(cfg),
+                "data_sha256": data_hash, **state}
         with atomic_path(ckpt_path) as tmp:
             torch.save(ckpt, tmp)
 
