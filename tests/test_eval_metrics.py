@@ -6,7 +6,8 @@ from steve1.eval.metrics import ProgrammaticMetrics, episode_metrics
 
 
 def obs(x=0.0, z=0.0, y=64.0, **inventory):
-    return {"inventory": inventory, "location_stats": {"xpos": np.float64(x), "ypos": y, "zpos": np.float64(z)}}
+    location = {"xpos": np.float64(x), "ypos": y, "zpos": np.float64(z)}
+    return {"inventory": inventory, "location_stats": location}
 
 
 def test_scripted_episode():

@@ -28,9 +28,9 @@ def _category_index(item: str) -> tuple[int, ...]:
 class ProgrammaticMetrics:
     """Running maxima of the programmatic metrics for W worlds stepped together.
 
-    `ProgrammaticMetrics(reset_obs)` with one observation dict (W = 1) or a list of W; then `update(obs)` after
-    every step with the same structure. `values` is a dict of (W,) float64 arrays; `results()` gives one dict
-    per world.
+    `ProgrammaticMetrics(reset_obs)` with one observation dict (W = 1) or a list of W; then `update(obs)`
+    after every step with the same structure. `values` is a dict of (W,) float64 arrays; `results()` gives
+    one dict per world.
     """
 
     def __init__(self, reset_obs: Mapping | Sequence[Mapping]) -> None:
@@ -80,7 +80,8 @@ class ProgrammaticMetrics:
                     row[c] += float(n)
         return counts
 
-    def update(self, obs: Mapping | Sequence[Mapping], active: Sequence[bool] | np.ndarray | None = None) -> None:
+    def update(self, obs: Mapping | Sequence[Mapping],
+               active: Sequence[bool] | np.ndarray | None = None) -> None:
         """Fold in the observation(s) after a step. `active` (W,) masks out worlds whose episode has ended."""
         obs_list = self._as_list(obs, "obs")
         if len(obs_list) != self.n_worlds:
