@@ -93,3 +93,15 @@ def test_loss_matches_reference_val_step(golden):
     per_sample = prior_loss(model, inp["text_embeddings"], inp["visual_embeddings"], eps=ref["loss_eps"],
                             kl_reduction="batchmean")
     assert per_sample["kl_loss"].item() == pytest.approx(ref["kl_loss"] / 8, rel=1e-5)
+
+
+def test_sample_accepts_numpy_and_single_vector(golden):
+    model, inp, out = golden
+    text = inp["text_embeddings"]
+    with torch.no_grad():
+        a = model.sample(text.numpy(), deterministic=True)
+        b = model.sample(text[0], deterministic=True)
+    torch.testing.assert_close(a, out["forward_deterministic"], **TOL)
+    torch.testing.assert_close(b, out["forward_deterministic"][:1], **TOL)
+    with pytest.raises(ValueError, match="float"):
+        model.sample(torch.zeros(1, 512, dtype=torch.long))

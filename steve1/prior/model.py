@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -52,7 +53,7 @@ class TranslatorVAE(nn.Module):
         """z = mu + eps * exp(logvar / 2), eps ~ N(0, I) unless given."""
         std = torch.exp(0.5 * logvar)
         if eps is None:
-            eps = torch.randn(std.shape, generator=generator, device=std.device, dtype=std.dtype)
+            eps = _randn(std.shape, generator, std.device, std.dtype)
         return mu + eps * std
 
     def posterior(self, visual: torch.Tensor, text: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -70,7 +71,7 @@ class TranslatorVAE(nn.Module):
         if deterministic:
             z = torch.zeros(shape, device=text_embed.device, dtype=text_embed.dtype)
         else:
-            z = torch.randn(shape, generator=generator, device=text_embed.device, dtype=text_embed.dtype)
+            z = _randn(shape, generator, text_embed.device, text_embed.dtype)
         return self.decode(z, text_embed)
 
     def forward(self, text_embed: torch.Tensor, deterministic: bool = False) -> torch.Tensor:
@@ -78,6 +79,9 @@ class TranslatorVAE(nn.Module):
         return self.sample(text_embed, deterministic=deterministic)
 
     def _check_text(self, text_embed: torch.Tensor) -> torch.Tensor:
+        """Validate; move to the model's device and dtype (numpy arrays, e.g. MineCLIP's, accepted)."""
+        if isinstance(text_embed, np.ndarray):
+            text_embed = torch.from_numpy(text_embed)
         if not torch.is_tensor(text_embed):
             raise TypeError(f"text_embed must be a torch.Tensor of shape (B, {self.input_dim}), "
                             f"got {type(text_embed).__name__}")
@@ -88,7 +92,15 @@ class TranslatorVAE(nn.Module):
                              f"got {tuple(text_embed.shape)}")
         if not text_embed.is_floating_point():
             raise ValueError(f"text_embed must be a float tensor, got {text_embed.dtype}")
-        return text_embed
+        param = self.decoder[0].weight
+        return text_embed.to(param.device, param.dtype)
+
+
+def _randn(shape, generator: torch.Generator | None, device: torch.device,
+           dtype: torch.dtype) -> torch.Tensor:
+    """N(0, 1) noise on `device`, drawn from `generator` on its own device (a CPU generator works on CUDA)."""
+    gen_device = generator.device if generator is not None else device
+    return torch.randn(shape, generator=generator, device=gen_device, dtype=dtype).to(device)
 
 
 class PriorWeightsError(ValueError):
