@@ -44,3 +44,23 @@ def test_plots_written(tmp_path):
     with pytest.raises(ValueError, match="expected"):
         plot_distance_matrix(["a"], ["a"], np.zeros((2, 2)), tmp_path / "bad.png")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["bars.png", "m.png"]
+
+
+def test_report_from_csv(tmp_path):
+    from steve1.eval.report import main, summarize
+
+    rows = [{"prompt": p, "agent": a, "episode": s, "log": float(s + (3 if a == "text" else 0)), "dirt": 1.0,
+             "travel_dist": 2.0 * s}
+            for p in ("wood", "dig") for a in ("text", "unconditional") for s in range(3)]
+    summary = summarize(rows)
+    wood_text = next(r for r in summary
+                     if r["prompt"] == "wood" and r["agent"] == "text" and r["metric"] == "log")
+    assert wood_text["n"] == 3 and wood_text["mean"] == pytest.approx(4.0)
+    assert wood_text["ci95"] == pytest.approx(4.303 / np.sqrt(3), rel=1e-4)
+    assert {r["metric"] for r in summary} == {"log", "dirt", "travel_dist"}  # absent "seed" metric skipped
+    csv_path, _ = write_episode_results(rows, tmp_path / "episodes")
+    main([str(csv_path), "--out_dir", str(tmp_path / "plots")])
+    made = sorted(p.name for p in (tmp_path / "plots").iterdir())
+    assert made == ["dirt.png", "log.png", "summary.csv", "summary.json", "travel_dist.png"]
+    with pytest.raises(SystemExit, match="no column"):
+        main([str(csv_path), "--out_dir", str(tmp_path / "p2"), "--agent_key", "policy"])
