@@ -50,7 +50,7 @@ def plot_prompt_bars(values: Mapping[str, Mapping[str, Sequence[float]]], path: 
     if title:
         ax.set_title(title)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _save(fig, path)
 
 
