@@ -163,3 +163,38 @@ def test_load_prior_errors(tmp_path):
     assert not load_prior(p).training
     with pytest.raises(ValueError, match=r"shape \(B, 512\)"):
         load_prior(p).sample(torch.zeros(2, 256))
+
+
+@pytest.mark.slow
+def test_sigkill_and_rerun_gives_identical_weights(tmp_path):
+    """A real `kill -9` of the CLI mid-training; re-running the same command resumes to the same weights."""
+    import os
+    import signal
+    import time
+
+    _write_data(tmp_path / "data.pkl", n=200)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+    def cmd(out):
+        return [sys.executable, "-m", "steve1.prior.train", "--data_path", str(tmp_path / "data.pkl"),
+                "--output_path", str(out), "--hidden_dim", "32", "--latent_dim", "8", "--batch_size", "16",
+                "--n_validation", "20", "--n_epochs", "40", "--device", "cpu", "--kl_reduction", "batchmean"]
+
+    subprocess.run(cmd(tmp_path / "ref.pt"), check=True, capture_output=True, env=env)
+    out = tmp_path / "run.pt"
+    ckpt = PriorTrainConfig(output_path=str(out)).resolved_checkpoint()
+    proc = subprocess.Popen(cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    deadline = time.monotonic() + 60
+    while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "training finished before it could be killed"
+    assert not out.exists()
+    killed_at = torch.load(ckpt, weights_only=True)["epoch"]
+    assert 1 <= killed_at < 40
+    resumed = subprocess.run(cmd(out), check=True, capture_output=True, text=True, env=env)
+    assert f"Resuming prior training from {ckpt} after epoch {killed_at}" in resumed.stderr
+    ref, got = torch.load(tmp_path / "ref.pt", weights_only=True), torch.load(out, weights_only=True)
+    for k in ref:
+        torch.testing.assert_close(got[k], ref[k], atol=0, rtol=0)
