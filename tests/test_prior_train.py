@@ -92,6 +92,9 @@ def test_resume_refuses_changed_settings(tmp_path, monkeypatch):
     torch.save({"config": {**vars(cfg), "lr": 0.5}, "data_sha256": "x"}, ckpt)
     with pytest.raises(ValueError, match=r"different settings \['lr'\].*--restart"):
         train_prior(cfg)
+    ckpt.write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="unreadable.*--restart"):
+        train_prior(cfg)
 
 
 def test_cli_module_runs(tmp_path):
