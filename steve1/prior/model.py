@@ -141,7 +141,8 @@ def load_prior(path: str | Path = paths.PRIOR_WEIGHTS, device: str | torch.devic
     try:
         state_dict = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises many types for a corrupt/foreign file
-        raise PriorWeightsError(f"{path} is not a readable torch weight file ({type(e).__name__}: {e}); "
+        # (torch's own message suggests weights_only=False, which would run code from the file: not shown)
+        raise PriorWeightsError(f"{path} is not a readable torch weight file ({type(e).__name__}); "
                                 f"re-download steve1_prior.pt") from None
     if isinstance(state_dict, dict) and isinstance(state_dict.get("state_dict"), dict):
         state_dict = state_dict["state_dict"]

@@ -124,8 +124,8 @@ def train_prior(cfg: PriorTrainConfig) -> dict:
             ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
             saved = ckpt["config"]
         except Exception as e:  # a foreign or damaged file (our own writes are atomic)
-            raise ValueError(f"resume checkpoint {ckpt_path} is unreadable ({type(e).__name__}: {e}); delete "
-                             f"it or pass --restart") from None
+            raise ValueError(f"resume checkpoint {ckpt_path} is unreadable ({type(e).__name__}); delete it "
+                             f"or pass --restart") from None
         changed = [k for k in _RESUME_KEYS if saved.get(k) != getattr(cfg, k)]
         if changed or ckpt["data_sha256"] != data_hash:
             what = f"settings {changed}" if changed else f"data ({cfg.data_path} changed)"
