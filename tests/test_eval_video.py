@@ -9,6 +9,7 @@ from steve1.eval.video import (
     overlay_text,
     prompt_panel,
     read_video,
+    save_interactive_recording,
     write_video,
 )
 
@@ -88,3 +89,16 @@ def test_font_scale_grows_to_fill_width():
     short, long = fitted_font_scale("hi", 320), fitted_font_scale("a much longer prompt text here", 320)
     assert short > long >= 0.1
     assert overlay_text(np.zeros((8, 8, 3), np.uint8), "x").shape == (8, 8, 3)
+
+
+def test_interactive_recording(tmp_path):
+    import json
+
+    pov = moving_square(n=4, h=360, w=640)
+    prompts = ["chop a tree", "chop a tree", "look at the sky", "look at the sky"]
+    frames = [frame_with_prompt_panel(f, p) for f, p in zip(pov, prompts, strict=True)]
+    video, log = save_interactive_recording(frames, prompts, tmp_path / "session")
+    assert read_video(video).shape == (4, 360, 960, 3)
+    assert json.loads(log.read_text()) == prompts
+    with pytest.raises(VideoError, match="one prompt per frame"):
+        save_interactive_recording(frames, prompts[:2], tmp_path / "bad")

@@ -107,6 +107,14 @@ def test_cli_module_runs(tmp_path):
     assert load_prior(out, hidden_dim=16, latent_dim=8).latent_dim == 8
 
 
+def test_config_errors(tmp_path):
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="bf16 needs a CUDA device"):
+            train_prior(_cfg(tmp_path, precision="bf16"))
+    with pytest.raises(ValueError, match="kl_reduction"):
+        train_prior(_cfg(tmp_path, kl_reduction="mean"))
+
+
 def test_split_is_seeded_and_disjoint():
     a_tr, a_val = split_train_val(100, 20, seed=1)
     b_tr, b_val = split_train_val(100, 20, seed=1)

@@ -5,13 +5,14 @@ prompt in white, vertically centred (960×360 in all), as the original's `run_in
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from steve1.utils.atomic import atomic_path
+from steve1.utils.atomic import atomic_path, atomic_write_text
 
 FOURCC = "mp4v"
 PAPER_VIDEO_FPS = 30  # run_agent.py's videos (the game runs at 20 steps/s, so they play 1.5× fast)
@@ -141,3 +142,16 @@ def read_video(path: str | Path) -> np.ndarray:
     if not frames:
         raise VideoError(f"{path} holds no decodable frames (corrupt or truncated video)")
     return np.stack(frames)
+
+
+def save_interactive_recording(frames: Sequence[np.ndarray], prompts: Sequence[str], stem: str | Path,
+                               fps: float = INTERACTIVE_VIDEO_FPS) -> tuple[Path, Path]:
+    """The interactive session's "save video": `<stem>.mp4` of the display frames and `<stem>.json`, the
+    list of the prompt active at each frame (as the original). Returns both paths."""
+    if len(frames) != len(prompts):
+        raise VideoError(f"{len(frames)} frames but {len(prompts)} prompts; record one prompt per frame")
+    stem = Path(stem)
+    video = write_video(frames, stem.with_name(stem.name + ".mp4"), fps=fps)
+    log = stem.with_name(stem.name + ".json")
+    atomic_write_text(log, json.dumps(list(prompts)))
+    return video, log
