@@ -2,7 +2,8 @@
 
 Parameter names follow MineCLIP's `clip.py` (`attn.in_proj_weight`, `mlp.c_fc`, ...) so its state dict loads
 unchanged. Attention uses `scaled_dot_product_attention` on batch-first tensors; the numbers equal
-`nn.MultiheadAttention`'s (q, k, v rows of `in_proj_weight` in that order, scale 1/sqrt(head_dim)).
+`nn.MultiheadAttention`'s (q, k, v rows of `in_proj_weight` in that order, scale 1/sqrt(head_dim)); the
+text tower's `is_causal` equals the original's additive -inf mask above the diagonal.
 """
 from __future__ import annotations
 
@@ -29,11 +30,11 @@ class MultiheadSelfAttention(nn.Module):
         self.out_proj = nn.Linear(width, width)
         nn.init.xavier_uniform_(self.in_proj_weight)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
         b, n, width = x.shape  # (B, N, W)
         qkv = F.linear(x, self.in_proj_weight, self.in_proj_bias)  # (B, N, 3W)
         q, k, v = qkv.view(b, n, 3, self.heads, width // self.heads).permute(2, 0, 3, 1, 4)  # (B, h, N, d)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask)  # (B, h, N, d)
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=causal)  # (B, h, N, d)
         return self.out_proj(out.transpose(1, 2).reshape(b, n, width))
 
 
@@ -46,13 +47,17 @@ class ResidualAttentionBlock(nn.Module):
         self.ln_1 = nn.LayerNorm(width)
         self.mlp = nn.Sequential(
             OrderedDict(
-                [("c_fc", nn.Linear(width, 4 * width)), ("gelu", QuickGELU()), ("c_proj", nn.Linear(4 * width, width))]
+                [
+                    ("c_fc", nn.Linear(width, 4 * width)),
+                    ("gelu", QuickGELU()),
+                    ("c_proj", nn.Linear(4 * width, width)),
+                ]
             )
         )
         self.ln_2 = nn.LayerNorm(width)
 
-    def forward(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), attn_mask)
+    def forward(self, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), causal)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -63,7 +68,7 @@ class BlockStack(nn.Module):
         super().__init__()
         self.blocks = nn.ModuleList([ResidualAttentionBlock(width, heads) for _ in range(layers)])
 
-    def run_blocks(self, x: torch.Tensor, attn_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def run_blocks(self, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
         for block in self.blocks:
-            x = block(x, attn_mask)
+            x = block(x, causal)
         return x

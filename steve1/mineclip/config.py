@@ -42,7 +42,7 @@ class MineClipConfig:
         if self.vision_width % self.vision_head_dim:
             raise ValueError(f"vision_width {self.vision_width} is not a multiple of {self.vision_head_dim}")
         if self.text_width % self.text_heads:
-            raise ValueError(f"text_width {self.text_width} is not a multiple of text_heads {self.text_heads}")
+            raise ValueError(f"text_width {self.text_width} is not a multiple of {self.text_heads} heads")
         if self.image_height % PATCH_SIZE or self.image_width % PATCH_SIZE:
             raise ValueError(f"image size must be a multiple of {PATCH_SIZE}")
         if self.video_adapter_layers != 2:

@@ -78,7 +78,7 @@ class MineCLIP(nn.Module):
         c = self.config
         if frames.dim() < 4 or tuple(frames.shape[-3:]) != (3, c.image_height, c.image_width):
             raise ValueError(
-                f"MineCLIP expects RGB frames (..., 3, {c.image_height}, {c.image_width}) with values 0..255, "
+                f"MineCLIP expects RGB frames (..., 3, {c.image_height}, {c.image_width}), values 0..255, "
                 f"got {tuple(frames.shape)}; convert (H, W, 3) frames with steve1.mineclip.preprocess_frames"
             )
 
@@ -115,6 +115,8 @@ class MineCLIP(nn.Module):
             return text.to(self.device, self.dtype)
         return self.encode_text(text)
 
-    def forward_reward_head(self, video_features: torch.Tensor, text_tokens) -> tuple[torch.Tensor, torch.Tensor]:
-        """(logits_per_video (B, T), logits_per_text (T, B)) after the video adapter, as MineCLIP's reward head."""
+    def forward_reward_head(
+        self, video_features: torch.Tensor, text_tokens: str | list[str] | torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(logits_per_video (B, T), logits_per_text (T, B)) after the video adapter (the reward head)."""
         return self.reward_head(video_features.to(self.dtype), self.text_features(text_tokens))

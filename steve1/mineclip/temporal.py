@@ -70,7 +70,9 @@ class EncoderLayers(nn.Module):
             blocks.append(Attention(dim, cfg.temporal_heads, cfg.temporal_head_dim))
             blocks.append(FeedForward(dim, cfg.temporal_ff_mult))
         # each layer: [ModuleList([pre-norm]), block]  (x-transformers 0.27.1 layout, residual has no weights)
-        self.layers = nn.ModuleList(nn.ModuleList([nn.ModuleList([nn.LayerNorm(dim)]), blk]) for blk in blocks)
+        self.layers = nn.ModuleList(
+            nn.ModuleList([nn.ModuleList([nn.LayerNorm(dim)]), blk]) for blk in blocks
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for norms, block in self.layers:

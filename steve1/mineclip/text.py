@@ -18,8 +18,6 @@ class TextTransformer(BlockStack):
         self.pos_embed = nn.Parameter(0.01 * torch.randn(CONTEXT_LENGTH, width))  # (77, W)
         self.ln_final = nn.LayerNorm(width)
         self.projection = nn.Parameter(width**-0.5 * torch.randn(width, cfg.embed_dim))
-        causal = torch.full((CONTEXT_LENGTH, CONTEXT_LENGTH), float("-inf")).triu_(1)
-        self.register_buffer("causal_mask", causal, persistent=False)
 
     def forward(self, token_ids: torch.Tensor) -> torch.Tensor:
         """(B, 77) long ids (BOS ... EOT, any padding) -> (B, embed_dim), not L2-normalised."""
@@ -28,7 +26,8 @@ class TextTransformer(BlockStack):
                 f"encode_text expects integer token ids of shape (B, {CONTEXT_LENGTH}), got "
                 f"{tuple(token_ids.shape)} {token_ids.dtype}; make them with steve1.mineclip.tokenize"
             )
-        x = self.token_embedding(token_ids) + self.pos_embed.to(self.token_embedding.weight.dtype)  # (B, 77, W)
-        x = self.ln_final(self.run_blocks(x, self.causal_mask.to(x.dtype)))
+        x = self.token_embedding(token_ids)  # (B, 77, W)
+        x = x + self.pos_embed.to(x.dtype)
+        x = self.ln_final(self.run_blocks(x, causal=True))
         eot = x[torch.arange(x.shape[0], device=x.device), token_ids.argmax(dim=-1)]  # (B, W), first EOT
         return eot @ self.projection.to(x.dtype)  # (B, D)
