@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 
 from steve1 import paths
-from steve1.mineclip.config import MineClipConfig, get_config
+from steve1.mineclip.config import CONFIGS, MineClipConfig, get_config
 from steve1.mineclip.model import TIED_PREFIXES, MineCLIP
 from steve1.utils.checksum import ChecksumError, verify_digest
 
@@ -84,7 +84,8 @@ def mineclip_from_state_dict(
     wrong_shape = [f"{k} {tuple(state[k].shape)} != {tuple(s)}" for k, s in expected.items()
                    if k in state and state[k].shape != s]
     if missing or unexpected or wrong_shape:
-        parts = [f"{source} does not match MineCLIP config {config if isinstance(config, str) else cfg}:"]
+        name = next((k for k, v in CONFIGS.items() if v == cfg), str(cfg))
+        parts = [f"{source} does not match MineCLIP config {name}:"]
         if missing:
             parts.append(f"{len(missing)} missing keys: {_name_keys(missing)}")
         if unexpected:
@@ -112,6 +113,7 @@ def load_mineclip(
 
     check_md5: verify the released file's md5 (b5ece919...); pass False for your own checkpoints.
     """
+    cfg = get_config(config)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -128,5 +130,5 @@ def load_mineclip(
     except Exception as err:  # noqa: BLE001 - any unpickling failure means "not a tensor checkpoint"
         raise MineClipCheckpointError(f"{path} is not a readable torch checkpoint of tensors: {err}") from err
     state = extract_state_dict(checkpoint, source=str(path))
-    model = mineclip_from_state_dict(state, config, source=str(path))
+    model = mineclip_from_state_dict(state, cfg, source=str(path))
     return model.to(device=device, dtype=dtype)

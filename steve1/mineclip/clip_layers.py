@@ -61,14 +61,12 @@ class ResidualAttentionBlock(nn.Module):
         return x + self.mlp(self.ln_2(x))
 
 
-class BlockStack(nn.Module):
+def make_blocks(width: int, layers: int, heads: int) -> nn.ModuleList:
     """`blocks.{i}` of a CLIP tower."""
+    return nn.ModuleList([ResidualAttentionBlock(width, heads) for _ in range(layers)])
 
-    def __init__(self, width: int, layers: int, heads: int):
-        super().__init__()
-        self.blocks = nn.ModuleList([ResidualAttentionBlock(width, heads) for _ in range(layers)])
 
-    def run_blocks(self, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
-        for block in self.blocks:
-            x = block(x, causal)
-        return x
+def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, causal: bool = False) -> torch.Tensor:
+    for block in blocks:
+        x = block(x, causal)
+    return x

@@ -61,10 +61,12 @@ class MineCLIP(nn.Module):
     def __init__(self, config: str | MineClipConfig = "attn"):
         super().__init__()
         self.config = get_config(config)
-        self.clip_model = CLIP(self.config)
-        self.image_encoder = self.clip_model.vision_model
+        clip_model = CLIP(self.config)
+        # registration order = the original's state-dict order
+        self.image_encoder = clip_model.vision_model
         self.temporal_encoder = TemporalPooling(self.config)
-        self.reward_head = CLIPScoreHead(self.clip_model, self.config)
+        self.reward_head = CLIPScoreHead(clip_model, self.config)
+        self.clip_model = clip_model
 
     @property
     def dtype(self) -> torch.dtype:

@@ -4,18 +4,19 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from steve1.mineclip.clip_layers import BlockStack
+from steve1.mineclip.clip_layers import make_blocks, run_blocks
 from steve1.mineclip.config import CONTEXT_LENGTH, VOCAB_SIZE, MineClipConfig
 
 
-class TextTransformer(BlockStack):
+class TextTransformer(nn.Module):
     """token_embedding + pos_embed -> causal blocks -> ln_final -> row at argmax(ids) @ projection."""
 
     def __init__(self, cfg: MineClipConfig):
+        super().__init__()
         width = cfg.text_width
-        super().__init__(width, cfg.text_layers, cfg.text_heads)
         self.token_embedding = nn.Embedding(VOCAB_SIZE, width)
         self.pos_embed = nn.Parameter(0.01 * torch.randn(CONTEXT_LENGTH, width))  # (77, W)
+        self.blocks = make_blocks(width, cfg.text_layers, cfg.text_heads)
         self.ln_final = nn.LayerNorm(width)
         self.projection = nn.Parameter(width**-0.5 * torch.randn(width, cfg.embed_dim))
 
@@ -28,6 +29,6 @@ class TextTransformer(BlockStack):
             )
         x = self.token_embedding(token_ids)  # (B, 77, W)
         x = x + self.pos_embed.to(x.dtype)
-        x = self.ln_final(self.run_blocks(x, causal=True))
+        x = self.ln_final(run_blocks(self.blocks, x, causal=True))
         eot = x[torch.arange(x.shape[0], device=x.device), token_ids.argmax(dim=-1)]  # (B, W), first EOT
         return eot @ self.projection.to(x.dtype)  # (B, D)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from steve1.mineclip.clip_layers import BlockStack
+from steve1.mineclip.clip_layers import make_blocks, run_blocks
 from steve1.mineclip.config import MC_IMAGE_MEAN, MC_IMAGE_STD, PATCH_SIZE, MineClipConfig
 
 
@@ -15,18 +15,20 @@ def normalize_images(images: torch.Tensor, dtype: torch.dtype = torch.float32) -
     return ((images.float() / 255.0 - mean) / std).to(dtype)
 
 
-class VisionTransformer(BlockStack):
+class VisionTransformer(nn.Module):
     """Patchify (no bias) -> [cls; patches] + pos_embed -> ln_pre -> blocks -> ln_post(cls) @ projection."""
 
     def __init__(self, cfg: MineClipConfig):
+        super().__init__()
         width = cfg.vision_width
-        super().__init__(width, cfg.vision_layers, cfg.vision_heads)
         self.grid = (cfg.image_height // PATCH_SIZE, cfg.image_width // PATCH_SIZE)  # (10, 16)
         scale = width**-0.5
+        # registration order = the original's state-dict order
         self.conv1 = nn.Conv2d(3, width, kernel_size=PATCH_SIZE, stride=PATCH_SIZE, bias=False)
         self.cls_token = nn.Parameter(scale * torch.randn(width))
         self.pos_embed = nn.Parameter(scale * torch.randn(cfg.num_patches + 1, width))  # (161, W)
         self.ln_pre = nn.LayerNorm(width)
+        self.blocks = make_blocks(width, cfg.vision_layers, cfg.vision_heads)
         self.ln_post = nn.LayerNorm(width)
         self.projection = nn.Parameter(scale * torch.randn(width, cfg.embed_dim))
 
@@ -40,5 +42,5 @@ class VisionTransformer(BlockStack):
         x = self.conv1(x).flatten(2).transpose(1, 2)  # (N, 160, W), row-major patches
         cls = self.cls_token.to(x.dtype).expand(x.shape[0], 1, -1)  # (N, 1, W)
         x = torch.cat([cls, x], dim=1) + self.pos_embed.to(x.dtype)  # (N, 161, W)
-        x = self.run_blocks(self.ln_pre(x))
+        x = run_blocks(self.blocks, self.ln_pre(x))
         return self.ln_post(x[:, 0]) @ self.projection.to(x.dtype)  # (N, D)
