@@ -12,7 +12,8 @@ def normalize_images(images: torch.Tensor, dtype: torch.dtype = torch.float32) -
     """(..., 3, H, W) RGB 0..255 (uint8 or float) -> (x / 255 - mean) / std, as MineCLIP's preprocessing."""
     mean = torch.tensor(MC_IMAGE_MEAN, device=images.device, dtype=torch.float32).view(3, 1, 1)
     std = torch.tensor(MC_IMAGE_STD, device=images.device, dtype=torch.float32).view(3, 1, 1)
-    return ((images.float() / 255.0 - mean) / std).to(dtype)
+    x = images.to(torch.float32, copy=True)  # same operation order as the original, done in place
+    return x.div_(255.0).sub_(mean).div_(std).to(dtype)
 
 
 class VisionTransformer(nn.Module):
