@@ -112,6 +112,13 @@ def test_video_file(model, frames, tmp_path):
     np.testing.assert_allclose(
         np.concatenate(from_file[15:]), embedder.embed_windows(np.stack(decoded)), atol=1e-5
     )
+    episode = tmp_path / "episode"
+    episode.mkdir()
+    path.rename(episode / "frames.mp4")
+    from_dir = embedder.embed_episode_dir(episode)
+    np.testing.assert_array_equal(np.concatenate(from_dir[15:]), np.concatenate(from_file[15:]))
+    with pytest.raises(FileNotFoundError, match="frames.mp4"):
+        embedder.embed_episode_dir(tmp_path)
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"\x00" * 100)
     with pytest.raises(ValueError, match="corrupt"):

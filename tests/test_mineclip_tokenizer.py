@@ -66,6 +66,12 @@ def test_layout_truncation_and_empty():
     assert tokenize(["a", "b c"]).shape == (2, 77)
 
 
+def test_lowercase_is_per_character_as_hf():
+    """HF lower-cases char by char, so a final capital sigma becomes σ, not ς (Python's str.lower)."""
+    assert get_tokenizer().encode("ΟΔΟΣ") == get_tokenizer().encode("οδοσ")
+    assert get_tokenizer().encode("ΟΔΟΣ") != get_tokenizer().encode("οδος")
+
+
 def test_bad_input_type():
     with pytest.raises(TypeError, match="str"):
         tokenize(123)  # type: ignore[arg-type]

@@ -143,6 +143,13 @@ class MineClipEmbedder:
             return [None] * n
         return self._episode_layout(self.pool_windows(features).cpu().numpy(), n)
 
+    def embed_episode_dir(self, episode_dir: str | Path) -> list[np.ndarray | None]:
+        """`embed_video_file` of an episode directory's `frames.mp4` (see its note on frame size)."""
+        path = Path(episode_dir) / "frames.mp4"
+        if not path.is_file():
+            raise FileNotFoundError(f"{episode_dir} has no frames.mp4: not a STEVE-1 episode directory")
+        return self.embed_video_file(path)
+
     def stream(self) -> FrameStream:
         """A per-step embedder for a running episode (one frame in, that step's embedding out)."""
         return FrameStream(self)

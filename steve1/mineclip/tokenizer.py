@@ -6,7 +6,7 @@ that pipeline from the CLIP BPE file shipped in this package (`bpe_simple_vocab_
 sha256 924691ac...d6804a):
 
 1. the literal special strings "<|startoftext|>" / "<|endoftext|>" become their ids (as in HF);
-2. every other span: Unicode NFC, runs of Unicode whitespace -> one space, lower-case;
+2. every other span: Unicode NFC, runs of Unicode whitespace -> one space, lower-case per character;
 3. pre-split with CLIP's pattern `'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+`
    (implemented with `unicodedata` categories, so the `regex` package is not needed);
 4. byte-level BPE with the "</w>" end-of-word suffix.
@@ -98,7 +98,7 @@ def _normalize(text: str) -> str:
         else:
             out.append(c)
             prev_space = False
-    return "".join(out).lower()
+    return "".join(c.lower() for c in out)  # per character, as HF (no final-sigma context rule)
 
 
 class ClipBPETokenizer:
