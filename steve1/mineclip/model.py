@@ -2,7 +2,12 @@
 
 The original registers the CLIP towers several times (tied, same tensors): `image_encoder` is
 `clip_model.vision_model` and `reward_head.clip_model.vision_model`, and `reward_head.clip_model` is
-`clip_model`. The same sharing is built here, so `state_dict()` has the checkpoint's 788 keys.
+`clip_model`. The same sharing is built here, so `state_dict()` has the checkpoint's 788 keys, in the
+original's order.
+
+Differences from the original that do not change numbers: frames need not be contiguous (the original uses
+`.view`), no kornia import per call, `encode_video` insists on 16-frame windows (STEVE-1's only use; other
+lengths up to 32 go through `forward_video_features`), and bad shapes fail with a message saying what to pass.
 """
 from __future__ import annotations
 

@@ -15,7 +15,8 @@ Difference from OpenAI's / open_clip's `SimpleTokenizer`: those also run `ftfy.f
 `html.unescape` twice, so they give other ids for HTML entities ("&amp;"), ligatures ("ﬁ"), full-width
 letters, curly apostrophes ("don’t") and mojibake, and they do not map "<|endoftext|>" typed in a prompt to
 49407. We follow MineCLIP/HF, because that is what produced STEVE-1's released embeddings and prior data;
-for plain ASCII prompts (all of STEVE-1's) both tokenizers agree.
+for plain ASCII prompts (all of STEVE-1's) both tokenizers agree. Faithful quirk kept: a prompt containing
+"<|endoftext|>" gets an early 49407, and `encode_text` reads the feature there (the first EOT).
 """
 from __future__ import annotations
 
