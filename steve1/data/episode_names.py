@@ -5,7 +5,7 @@ import uuid
 from pathlib import Path
 
 CONTRACTOR_NAME_SEP = "_contractor_nmFrm"
-TERM_REASONS = ("maxTimesteps", "keyboard", "exception")
+TERM_REASONS = ("maxTimesteps", "keyboard", "exception", "done")  # "done": ours, world ended itself
 
 
 def contractor_key(version: str, index: int) -> str:
