@@ -74,6 +74,8 @@ def select_indices(
     if worker_id < 0:
         raise ValueError(f"worker_id must be >= 0, got {worker_id}")
     if num_workers is None:
+        if num_episodes < 0:
+            raise ValueError("num_episodes = -1 (all) needs --num_workers (use 1 for a single machine)")
         lo = worker_id * num_episodes
         return list(range(min(lo, total), min(lo + num_episodes, total)))
     if not 0 <= worker_id < num_workers:
