@@ -27,7 +27,8 @@ def _make_recording(root: Path, steps: int) -> str:
     d.mkdir(parents=True)
     rng = np.random.default_rng(0)
     w = cv2.VideoWriter(str(d.parent / f"{rel}.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 20.0, (640, 360))
-    base = rng.integers(0, 255, (360, 640, 3), dtype=np.uint8)
+    # smooth random texture (natural-looking content; pure noise would make the codec unrealistically slow)
+    base = cv2.GaussianBlur(rng.integers(0, 255, (360, 640, 3), dtype=np.uint8), (0, 0), 3)
     for i in range(steps):
         w.write(np.roll(base, 3 * i, axis=1))
     w.release()

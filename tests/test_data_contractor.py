@@ -368,3 +368,28 @@ def test_kill_during_conversion_then_resume(tmp_path):
     assert stats.converted == 1
     assert [p.name for p in out.iterdir() if p.name.startswith(".partial")] == []  # stale partial removed
     assert len(Episode(list_episode_dirs(out)[0], deep=True)) == 37
+
+
+def test_failed_download_is_resumed_next_run(tmp_path):
+    root = tmp_path / "srv"
+    rel = _make_release(root, 1)
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    with LocalServer(root) as srv:
+        url = _index(root, srv.url, rel)
+        convert_contractor("10.x", out, cache, fake_embed_fn, num_episodes=1, min_timesteps=10, index_url=url,
+                           progress=False)  # caches the index
+        for p in list_episode_dirs(out):
+            import shutil
+
+            shutil.rmtree(p)
+        RangeHandler.log.clear()
+        RangeHandler.cut_first_after = 3000  # the jsonl download breaks off
+        stats = convert_contractor("10.x", out, cache, fake_embed_fn, num_episodes=1, min_timesteps=10,
+                                   index_url=url, progress=False, retries=0)
+        assert stats.download_failed == 1
+        assert (cache / "10.x_0" / "action.jsonl.part").stat().st_size == 3000  # kept for the next run
+        stats = convert_contractor("10.x", out, cache, fake_embed_fn, num_episodes=1, min_timesteps=10,
+                                   index_url=url, progress=False)
+        assert stats.converted == 1 and ("/data/" + rel[0].replace(".mp4", ".jsonl"), "bytes=3000-") in \
+            RangeHandler.log
+    assert not (cache / "10.x_0").exists()

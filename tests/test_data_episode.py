@@ -128,3 +128,27 @@ def test_names():
                                   7200, 5012, 42, "maxTimesteps", episode_uuid="U")
     assert n == "U_models[rl-from-foundation-2x,bc-house-3x]_mxFrm7200_nmFrm5012_seed42_termMaxtimesteps"
     assert Episode.term_reason.fget(type("E", (), {"name": n})()) == "Maxtimesteps"
+
+
+def test_opens_episode_written_like_the_original(tmp_path):
+    # the original writes with plain pickle/json/cv2 (BGR frames, list-typed embeds in old files)
+    import cv2
+
+    d = tmp_path / "contractor_8_x_1_contractor_nmFrm20_term"
+    d.mkdir()
+    frames = _frames(20)
+    w = cv2.VideoWriter(str(d / "frames.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 20.0, (128, 128))
+    for f in frames:
+        w.write(cv2.cvtColor(f, cv2.COLOR_RGB2BGR))
+    w.release()
+    actions = [{"forward": 1, "camera": np.array([0, 1])} for _ in range(20)]
+    embeds = [None] * 15 + [list(np.arange(512, dtype=np.float64))] * 5
+    (d / "actions.pkl").write_bytes(pickle.dumps(actions))
+    (d / "embeds_attn.pkl").write_bytes(pickle.dumps(embeds))
+    meta = {"contractor_version": "8.x", "contractor_index": 1}
+    (d / "metadata.json").write_text(json.dumps(meta, indent=4))
+    (d / "len.txt").write_text("20")
+    ep = Episode(d, deep=True)
+    assert ep.embeds()[15].dtype == np.float32 and ep.embeds()[15].shape == (1, 512)
+    assert np.abs(ep.frames(5, 6).astype(int) - frames[5:6].astype(int)).mean() < 4
+    assert ep.metadata["contractor_index"] == 1 and ep.term_reason == ""

@@ -161,54 +161,61 @@ def convert_episode(
     min_timesteps: int = DEFAULT_MIN_TIMESTEPS, exact_camera: bool = False, retries: int = 5,
     keep_cache: bool = False,
 ) -> EpisodeReport:
-    """Download and convert one index entry; never raises for bad data (the report says what happened)."""
-    version = index.version
-    key = contractor_key(version, idx)
+    """Download and convert one index entry; never raises for bad data (the report says what happened).
+
+    The download cache of the entry is deleted once the entry is decided; it is kept after a failed download
+    or an interruption, so the next run resumes the partial files.
+    """
+    key = contractor_key(index.version, idx)
     if find_episode(output_dir, key, sep=CONTRACTOR_NAME_SEP) is not None:
         return EpisodeReport(idx, "already_done")
-    cache = cache_dir / f"{version}_{idx}"
+    cache = cache_dir / f"{index.version}_{idx}"
+    report = _download_and_convert(index, idx, output_dir, cache, embed_fn, min_timesteps, exact_camera,
+                                   retries)
+    if not keep_cache and report.status != "download_failed":
+        remove_tree(cache)
+    return report
+
+
+def _download_and_convert(
+    index: ContractorIndex, idx: int, output_dir: Path, cache: Path, embed_fn: EmbedFn, min_timesteps: int,
+    exact_camera: bool, retries: int,
+) -> EpisodeReport:
+    version = index.version
     try:
-        try:
-            jsonl_path = download_file(index.action_url(idx), cache / "action.jsonl", retries=retries)
-            parsed = read_jsonl(jsonl_path)
-            steps = convert_steps(parsed.steps, exact_camera=exact_camera)
-            dropped = [f"{n}" for n in steps.notes]
-            if parsed.bad_line is not None:
-                dropped.append(
-                    f"jsonl line {parsed.bad_line} unreadable ({parsed.bad_reason}); dropped it and the "
-                    f"{parsed.num_dropped - 1} lines after it"
-                )
-            if len(steps.actions) < min_timesteps:  # decided before downloading the video
-                return EpisodeReport(idx, "too_short", 0, dropped,
-                                     f"{len(steps.actions)} non-null steps < min_timesteps {min_timesteps}")
-            video_path = download_file(index.video_url(idx), cache / "video.mp4", retries=retries)
-        except DownloadNotFound as e:
-            return EpisodeReport(idx, "missing", message=str(e))
-        except DownloadError as e:
-            return EpisodeReport(idx, "download_failed", message=str(e))
-        try:
-            with EpisodeWriter(output_dir, key=key) as writer:
-                n, notes = convert_video(video_path, steps, writer, embed_fn)
-                dropped += notes
-                if n < min_timesteps:
-                    writer.abort()
-                    return EpisodeReport(idx, "too_short", 0, dropped, f"{n} frames < {min_timesteps}")
-                metadata = {
-                    "contractor_version": version,
-                    "contractor_index": idx,
-                    "relpath": index.relpaths[idx],
-                    "camera": "exact" if exact_camera else "truncated",
-                    "dropped": dropped,
-                }
-                writer.finish(contractor_episode_name(version, idx, n), metadata)
-            return EpisodeReport(idx, "converted", n, dropped)
-        except ContractorDataError as e:
-            return EpisodeReport(idx, "corrupt", message=str(e))
+        jsonl_path = download_file(index.action_url(idx), cache / "action.jsonl", retries=retries)
+        parsed = read_jsonl(jsonl_path)
+        steps = convert_steps(parsed.steps, exact_camera=exact_camera)
+        dropped = list(steps.notes)
+        if parsed.bad_line is not None:
+            dropped.append(
+                f"jsonl line {parsed.bad_line} unreadable ({parsed.bad_reason}); dropped it and the "
+                f"{parsed.num_dropped - 1} lines after it"
+            )
+        if len(steps.actions) < min_timesteps:  # decided before downloading the video
+            return EpisodeReport(idx, "too_short", 0, dropped,
+                                 f"{len(steps.actions)} non-null steps < min_timesteps {min_timesteps}")
+        video_path = download_file(index.video_url(idx), cache / "video.mp4", retries=retries)
+        with EpisodeWriter(output_dir, key=contractor_key(version, idx)) as writer:
+            n, notes = convert_video(video_path, steps, writer, embed_fn)
+            dropped += notes
+            if n < min_timesteps:
+                return EpisodeReport(idx, "too_short", 0, dropped, f"{n} frames < {min_timesteps}")
+            metadata = {
+                "contractor_version": version,
+                "contractor_index": idx,
+                "relpath": index.relpaths[idx],
+                "camera": "exact" if exact_camera else "truncated",
+                "dropped": dropped,
+            }
+            writer.finish(contractor_episode_name(version, idx, n), metadata)
+        return EpisodeReport(idx, "converted", n, dropped)
+    except DownloadNotFound as e:
+        return EpisodeReport(idx, "missing", message=str(e))
+    except DownloadError as e:
+        return EpisodeReport(idx, "download_failed", message=str(e))
     except ContractorDataError as e:
         return EpisodeReport(idx, "corrupt", message=str(e))
-    finally:
-        if not keep_cache:
-            remove_tree(cache)
 
 
 def convert_contractor(

@@ -40,7 +40,7 @@ class StreamingEmbedder:
 def fake_embed_fn(frames: np.ndarray) -> list:
     """Deterministic stand-in for tests and dry runs: mean colour of the 16-frame window, tiled to 512."""
     frames = np.asarray(frames)
-    means = frames.reshape(len(frames), -1, 3).mean(axis=1)  # (N, 3)
+    means = frames[:, ::8, ::8].reshape(len(frames), -1, 3).mean(axis=1)  # (N, 3)
     out: list = [None] * min(NUM_EMPTY_EMBEDS, len(frames))
     for t in range(NUM_EMPTY_EMBEDS, len(frames)):
         window = means[t - NUM_EMPTY_EMBEDS : t + 1].mean(axis=0)  # (3,)
