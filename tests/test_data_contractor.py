@@ -131,6 +131,7 @@ from steve1.data.cursor import composite_cursor, load_cursor  # noqa: E402
 from steve1.data.download import DownloadNotFound, download_file  # noqa: E402
 from steve1.data.embedding import StreamingEmbedder, fake_embed_fn  # noqa: E402
 from steve1.data.episode import Episode, list_episode_dirs  # noqa: E402
+from steve1.vpt.actions import env_to_agent  # noqa: E402
 
 W = "key.keyboard.w"
 
@@ -254,6 +255,8 @@ def test_convert_end_to_end_frames_actions_and_failures(tmp_path):
     assert [x["camera"].tolist() for x in ep.actions()] == [x["camera"].tolist() for x in conv.actions]
     emb = ep.embeds()
     assert emb[:15] == [None] * 15 and emb[15].shape == (1, 512)
+    buttons, camera = env_to_agent(ep.actions())  # the training side reads the stored actions
+    assert buttons.shape == camera.shape == (37,)
     # MineCLIP frames handed to the embedder equal the hand-computed pipeline on the decoded source video
     src = decode_all(d / rel[0])
     clip_frames = seen[0]  # (37, 160, 256, 3): first episode, one chunk

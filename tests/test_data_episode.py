@@ -152,3 +152,23 @@ def test_opens_episode_written_like_the_original(tmp_path):
     assert ep.embeds()[15].dtype == np.float32 and ep.embeds()[15].shape == (1, 512)
     assert np.abs(ep.frames(5, 6).astype(int) - frames[5:6].astype(int)).mean() < 4
     assert ep.metadata["contractor_index"] == 1 and ep.term_reason == ""
+
+
+def test_remove_stale_partials(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    from steve1.data.episode import remove_stale_partials
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True).stdout.strip()
+    for name, owner in [("dead", {"host": socket.gethostname(), "pid": int(dead)}),
+                        ("other_host", {"host": "elsewhere", "pid": int(dead)})]:
+        d = tmp_path / f".partial-{name}-1-x"
+        d.mkdir()
+        (d / ".owner").write_text(json.dumps(owner))
+    live = EpisodeWriter(tmp_path, key="live")  # this process: still writing
+    assert remove_stale_partials(tmp_path) == 1
+    assert sorted(p.name.split("-")[1] for p in tmp_path.iterdir()) == ["live", "other_host"]
+    live.abort()

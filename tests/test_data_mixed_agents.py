@@ -7,6 +7,7 @@ from steve1.data.agents import AGENT_BUTTON_KEYS, RandomAgent, make_agent
 from steve1.data.embedding import fake_embed_fn
 from steve1.data.episode import Episode, list_episode_dirs
 from steve1.data.gen_mixed_agents import MixedAgentGenerator, spin_actions, switch_probs
+from steve1.vpt.actions import env_to_agent
 
 
 class FakeWorld:
@@ -99,6 +100,8 @@ def test_generation_two_worlds(tmp_path):
         t = md["spins"][0]
         assert ep.actions()[t]["camera"].shape == (1, 2) and abs(ep.actions()[t]["camera"][0, 1]) >= 20
         assert ep.embeds()[:15] == [None] * 15 and ep.embeds()[15].shape == (1, 512)
+        buttons, camera = env_to_agent(ep.actions())  # the training side reads the stored actions
+        assert buttons.shape == camera.shape == (120,)
     # agents did not act during spins: fewer agent calls than steps
     assert a1.acted + a2.acted < 3 * 120
     # reproducible for a seed

@@ -33,7 +33,7 @@ from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
 from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
 from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, fake_embed_fn
-from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode
+from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
 
 DEFAULT_MIN_TIMESTEPS = 1000
@@ -230,6 +230,7 @@ def convert_contractor(
     t0 = time.time()
     output_dir, cache_dir = Path(output_dir), Path(cache_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(output_dir)
     index = load_index(version, cache_dir, index_url=index_url)
     todo = select_indices(len(index), worker_id, num_episodes, num_workers)
     skipped_before = set() if retry_skipped else _read_ledger(output_dir, version)

@@ -24,6 +24,7 @@ import json
 import os
 import pickle
 import shutil
+import socket
 import uuid
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -47,6 +48,7 @@ METADATA_FILE = "metadata.json"
 LEN_FILE = "len.txt"
 EPISODE_FILES = (FRAMES_FILE, ACTIONS_FILE, EMBEDS_FILE, METADATA_FILE, LEN_FILE)
 PARTIAL_PREFIX = ".partial-"
+OWNER_FILE = ".owner"  # inside a partial episode: {"host", "pid"} of the writer
 PICKLE_PROTOCOL = 4  # readable by every Python the original ran on
 
 
@@ -256,6 +258,7 @@ class EpisodeWriter:
         remove_partials(self.dataset_dir, self.key)
         self.tmp_dir = self.dataset_dir / f"{PARTIAL_PREFIX}{self.key}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.tmp_dir.mkdir()
+        (self.tmp_dir / OWNER_FILE).write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
         self._video = cv2.VideoWriter(
             str(self.tmp_dir / FRAMES_FILE), cv2.VideoWriter_fourcc(*VIDEO_FOURCC), VIDEO_FPS,
             (FRAME_SIZE, FRAME_SIZE),
@@ -315,6 +318,7 @@ class EpisodeWriter:
         for fname in EPISODE_FILES:
             with open(self.tmp_dir / fname, "rb") as f:
                 os.fsync(f.fileno())
+        (self.tmp_dir / OWNER_FILE).unlink()
         os.rename(self.tmp_dir, final)
         self.path = final
         return final
@@ -349,6 +353,38 @@ def remove_partials(dataset_dir: str | os.PathLike, key: str | None = None) -> i
     n = 0
     for p in dataset_dir.iterdir():
         if p.name.startswith(prefix) and p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+            n += 1
+    return n
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_partials(dataset_dir: str | os.PathLike) -> int:
+    """Delete partial episodes whose writer (on this host) is no longer running; returns how many.
+
+    Partials written from another host are left alone (their writer may still be running there).
+    """
+    dataset_dir = Path(dataset_dir)
+    if not dataset_dir.is_dir():
+        return 0
+    host, n = socket.gethostname(), 0
+    for p in dataset_dir.iterdir():
+        if not (p.name.startswith(PARTIAL_PREFIX) and p.is_dir()):
+            continue
+        try:
+            owner = json.loads((p / OWNER_FILE).read_text())
+        except (OSError, ValueError):
+            owner = {"host": host, "pid": -1}  # killed before the owner file was written
+        if owner.get("host") == host and not _process_alive(int(owner.get("pid", -1))):
             shutil.rmtree(p, ignore_errors=True)
             n += 1
     return n

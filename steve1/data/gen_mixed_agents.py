@@ -37,7 +37,7 @@ import numpy as np
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, make_agent
 from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, fake_embed_fn
-from steve1.data.episode import FRAME_SIZE, EpisodeWriter
+from steve1.data.episode import FRAME_SIZE, EpisodeWriter, remove_stale_partials
 from steve1.data.episode_names import mixed_agents_episode_name
 from steve1.spaces import CAMERA_KEY
 
@@ -234,6 +234,9 @@ class MixedAgentGenerator:
         """Generate `num_episodes` episodes (started), spread over `num_worlds` worlds."""
         from tqdm import tqdm
 
+        removed = remove_stale_partials(self.output_dir)
+        if removed:
+            print(f"removed {removed} partial episode(s) left by an interrupted run", file=sys.stderr)
         for agent in self.agents:
             agent.reset(self.num_worlds)
         slots: dict[int, _Slot] = {}
