@@ -32,7 +32,7 @@ from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, 
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
 from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, fake_embed_fn
+from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, default_device, fake_embed_fn
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
 
@@ -273,19 +273,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
     p.add_argument("--mineclip_config", default="attn", choices=["attn", "tiny", "fake"],
                    help="'tiny': random tiny MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
-    p.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
+    p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                   help="auto: float16 autocast on CUDA as the original, float32 on CPU")
+    p.add_argument("--device", default=default_device())
     p.add_argument("--retry_skipped", action="store_true", help="retry episodes skipped before")
     p.add_argument("--retries", type=int, default=5, help="download retries per file")
     return p
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except ImportError:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -296,7 +289,8 @@ def main(argv: list[str] | None = None) -> int:
         weights = None if args.mineclip_config == "tiny" else args.mineclip_weights
         from steve1.data.embedding import make_mineclip_embed_fn
 
-        embed_fn = make_mineclip_embed_fn(weights, args.mineclip_config, args.device, args.batch_size)
+        embed_fn = make_mineclip_embed_fn(weights, args.mineclip_config, args.device, args.batch_size,
+                                          args.mineclip_dtype)
     stats = convert_contractor(
         args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
         args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,

@@ -48,12 +48,41 @@ def fake_embed_fn(frames: np.ndarray) -> list:
     return out
 
 
+def default_device() -> str:
+    """'cuda' when a GPU is usable, else 'cpu'."""
+    try:
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    except ImportError:
+        return "cpu"
+
+
 def make_mineclip_embed_fn(
     weights: str | Path | None = None, config: str = "attn", device: str = "cpu", batch_size: int = 32,
+    dtype: str = "auto",
 ) -> EmbedFn:
-    """The real embedder (`steve1.mineclip`, imported lazily). Frames may be 640x360 or already 256x160."""
-    from steve1.mineclip import MineClipEmbedder, load_mineclip  # lazy: heavy, and built by another module
+    """The real embedder (`steve1.mineclip`, imported lazily). Frames may be 640x360 or already 256x160.
 
-    model = load_mineclip(None if config == "tiny" else weights, config=config, device=device)
-    embedder = MineClipEmbedder(model, batch_size=batch_size, device=device)
+    config 'attn': the released `attn.pth` (md5-checked). config 'tiny': MineCLIP's tiny test widths with a
+    512-d output and random weights (seeded), for smoke runs and benchmarks only: its embeddings mean nothing.
+    dtype 'auto': float16 autocast on CUDA (as the original's `torch.cuda.amp.autocast()`), float32 on CPU.
+    """
+    import dataclasses
+
+    import torch
+
+    from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
+
+    if dtype == "auto":
+        torch_dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
+    else:
+        torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+    if config == "tiny":
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            model = MineCLIP(dataclasses.replace(TINY, embed_dim=512)).eval()
+    else:
+        model = load_mineclip(weights, config=config, device="cpu")
+    embedder = MineClipEmbedder(model, device=device, dtype=torch_dtype, batch_size=batch_size)
     return embedder.embed_frames
