@@ -51,14 +51,16 @@ def test_vpt_agent_slot_reset_is_exact(tiny_weights):
 
 
 def test_generation_with_vpt_agents(tmp_path, tiny_weights):
+    frames = _obs(4, 0)
+
     class World:
         def reset(self, seed=None):
             self.t = 0
-            return _obs(1, 0)[0], {}
+            return frames[0], {}
 
         def step(self, action):
             self.t += 1
-            return _obs(1, self.t)[0], 0.0, False, False, {}
+            return frames[self.t % 4], 0.0, False, False, {}
 
         def close(self):
             pass
@@ -66,11 +68,11 @@ def test_generation_with_vpt_agents(tmp_path, tiny_weights):
     a1 = make_agent(f"vpt:tiny:{tiny_weights}")
     a2 = make_agent(f"vpt:tiny:{tiny_weights}")
     gen = MixedAgentGenerator(a1, a2, lambda i: World(), lambda f: [None] * len(f), tmp_path / "out",
-                              max_timesteps=30, min_timesteps=20, switch_agent_prob=0.1, seed=0, num_worlds=2,
+                              max_timesteps=20, min_timesteps=10, switch_agent_prob=0.1, seed=0, num_worlds=2,
                               progress=False)
     stats = gen.run(2)
     assert len(stats.saved) == 2
-    assert all("_models[rl-from-tiny,rl-from-tiny]_mxFrm30_nmFrm30_" in p.name for p in stats.saved)
+    assert all("_models[rl-from-tiny,rl-from-tiny]_mxFrm20_nmFrm20_" in p.name for p in stats.saved)
 
 
 def test_tiny_mineclip_embed_fn():
