@@ -40,6 +40,16 @@ class FakeWorld:
         self.closed = True
 
 
+class SplitWorld(FakeWorld):
+    """Steps in two halves like steve1.envs worlds (send to all worlds, then wait for each)."""
+
+    def step_send(self, action):
+        self._pending = action
+
+    def step_wait(self):
+        return self.step(self._pending)
+
+
 class CountingAgent(RandomAgent):
     def __init__(self, name):
         super().__init__(name=name, seed=0)
@@ -75,7 +85,7 @@ def test_generation_two_worlds(tmp_path):
     worlds = []
 
     def factory(i):
-        worlds.append(FakeWorld())
+        worlds.append(FakeWorld() if i == 0 else SplitWorld())
         return worlds[-1]
 
     gen = MixedAgentGenerator(a1, a2, factory, fake_embed_fn, tmp_path, max_timesteps=120, min_timesteps=50,
@@ -83,6 +93,7 @@ def test_generation_two_worlds(tmp_path):
                               progress=False)
     stats = gen.run(3)
     assert len(stats.saved) == 3 and len(worlds) == 2 and all(w.closed for w in worlds)
+    assert isinstance(worlds[1], SplitWorld) and len(worlds[1].actions) >= 120
     eps = [Episode(p, deep=True) for p in list_episode_dirs(tmp_path)]
     assert len(eps) == 3
     for ep in eps:

@@ -254,9 +254,21 @@ class MixedAgentGenerator:
                     self._pre_action(i, s)
                 actions = self._actions(slots)
                 finished: list[tuple[int, str, BaseException | None]] = []
+                errors: dict[int, Exception] = {}
+                for i, s in slots.items():  # send to every world first, so they step concurrently
+                    if hasattr(s.world, "step_send"):
+                        try:
+                            s.world.step_send(actions[i])
+                        except Exception as e:
+                            errors[i] = e
                 for i, s in slots.items():
                     try:
-                        s.obs, _, terminated, truncated, _ = s.world.step(actions[i])
+                        if i in errors:
+                            raise errors[i]
+                        if hasattr(s.world, "step_send"):
+                            s.obs, _, terminated, truncated, _ = s.world.step_wait()
+                        else:
+                            s.obs, _, terminated, truncated, _ = s.world.step(actions[i])
                     except Exception as e:  # a world failure ends this episode only; as the original,
                         finished.append((i, "exception", e))  # the failed step is not stored
                         continue
