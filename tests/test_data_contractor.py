@@ -396,3 +396,22 @@ def test_failed_download_is_resumed_next_run(tmp_path):
         assert stats.converted == 1 and ("/data/" + rel[0].replace(".mp4", ".jsonl"), "bytes=3000-") in \
             RangeHandler.log
     assert not (cache / "10.x_0").exists()
+
+
+def test_cli_with_file_urls(tmp_path, capsys):
+    from steve1.data.convert_contractor import main
+
+    root = tmp_path / "srv"
+    rel = _make_release(root, 2)
+    (root / "index.json").write_text(json.dumps({"basedir": (root / "data").as_uri() + "/", "relpaths": rel}))
+    rc = main(["--index", "9.x", "--index_url", (root / "index.json").as_uri(), "--output_dir",
+               str(tmp_path / "out"), "--cache_dir", str(tmp_path / "c"), "--num_workers", "2", "--worker_id",
+               "1", "--num_episodes", "-1", "--min_timesteps", "10", "--mineclip_config", "fake",
+               "--exact_camera", "--no_progress"])
+    assert rc == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["converted"] == 1 and summary["frames"] == 37
+    (ep,) = list_episode_dirs(tmp_path / "out")
+    assert ep.name == "contractor_9_x_1_contractor_nmFrm37_term"
+    e = Episode(ep)
+    assert e.metadata["camera"] == "exact" and e.actions()[1]["camera"].dtype == np.float32

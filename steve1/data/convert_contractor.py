@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -278,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=default_device())
     p.add_argument("--retry_skipped", action="store_true", help="retry episodes skipped before")
     p.add_argument("--retries", type=int, default=5, help="download retries per file")
+    p.add_argument("--no_progress", action="store_true", help="no progress bar (counts are still printed)")
     return p
 
 
@@ -294,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     stats = convert_contractor(
         args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
         args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
-        args.retries, progress=sys.stderr.isatty() or bool(os.environ.get("STEVE1_PROGRESS", "1") == "1"),
+        args.retries, progress=not args.no_progress,
     )
     print(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
     return 0
