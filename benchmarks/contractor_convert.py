@@ -68,6 +68,8 @@ def main() -> None:
     try:
         embed_fn, label = _embedder(a.mineclip, a.device)
     except ImportError as e:
+        if a.mineclip != "auto":
+            raise
         embed_fn, label = fake_embed_fn, f"fake (no model: steve1.mineclip unavailable: {e})"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
