@@ -1,0 +1,102 @@
+"""Start and end the child processes of one world (virtual display, game) by process id, leaving no orphans.
+
+Every child runs in its own process group and gets SIGKILL from the kernel when the Python thread that
+started it dies (prctl PR_SET_PDEATHSIG), so a killed parent never leaves an Xvfb or a game behind.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    os.setsid()
+    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before prctl took effect
+        os._exit(1)
+
+
+def spawn(argv: list[str], log_path: Path, env: dict | None = None, pass_fds: tuple = ()) -> subprocess.Popen:
+    """Start `argv` in a new process group that is killed when this process dies; output goes to log_path."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                env=env, pass_fds=pass_fds, preexec_fn=_die_with_parent, close_fds=True)
+
+
+def stop(proc: subprocess.Popen | None, grace_s: float = 2.0) -> None:
+    """End a child and its process group: SIGTERM, then SIGKILL after grace_s; always reaps it."""
+    if proc is None:
+        return
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 5.0)):
+        if proc.poll() is not None:
+            break
+        try:
+            os.killpg(proc.pid, sig)  # the group id is the child's pid (setsid)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait_s)
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # anything the child itself started in its group
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    if proc.poll() is None:
+        proc.wait(timeout=5.0)
+
+
+def find_executable(name: str) -> str | None:
+    """`name` on PATH or in /usr/games (where Debian installs minetest)."""
+    return shutil.which(name) or shutil.which(name, path="/usr/games:/usr/local/games")
+
+
+def free_udp_port() -> int:
+    """A UDP port on 127.0.0.1 that is free right now (the game's server binds it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_xvfb(width: int, height: int, fbdir: Path, log_path: Path,
+               timeout_s: float = 20.0) -> tuple[subprocess.Popen, str]:
+    """Start a virtual display whose screen is the memory-mapped XWD file fbdir/Xvfb_screen0.
+
+    Xvfb picks a free display number itself (-displayfd). Returns (process, ":N").
+    """
+    xvfb = find_executable("Xvfb")
+    if xvfb is None:
+        raise FileNotFoundError("Xvfb is not installed; install it with `apt-get install xvfb`")
+    read_fd, write_fd = os.pipe()
+    try:
+        proc = spawn([xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
+                      "-fbdir", str(fbdir), "-nolisten", "tcp", "-noreset", "+extension", "GLX"],
+                     log_path, pass_fds=(write_fd,))
+    finally:
+        os.close(write_fd)
+    try:
+        text = b""
+        deadline = time.monotonic() + timeout_s
+        while not text.endswith(b"\n"):
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([read_fd], [], [], left)[0]:
+                stop(proc)
+                raise TimeoutError(f"Xvfb did not start within {timeout_s} s; see {log_path}")
+            chunk = os.read(read_fd, 64)
+            if not chunk:
+                stop(proc)
+                raise RuntimeError(f"Xvfb exited while starting; see {log_path}")
+            text += chunk
+    finally:
+        os.close(read_fd)
+    return proc, f":{int(text.strip())}"
