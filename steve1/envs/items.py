@@ -1,4 +1,5 @@
-"""Minetest item names translated to MineRL's, so the paper's programmatic metrics read the same in both worlds.
+"""Minetest item names translated to MineRL's, so the paper's programmatic metrics read the same
+in both worlds.
 
 Minetest Game's five trees map to the Minecraft logs they look like; unknown Minetest names are kept as they
 are (they contain a ':' and so never collide with a MineRL name).

@@ -58,7 +58,7 @@ def split_motion(dx: int, dy: int, limit=MAX_PIXELS_PER_MOTION) -> list[tuple[in
     n = max(1, math.ceil(abs(dx) / limit[0]), math.ceil(abs(dy) / limit[1]))
     xs = np.diff(np.round(np.linspace(0, dx, n + 1))).astype(int)
     ys = np.diff(np.round(np.linspace(0, dy, n + 1))).astype(int)
-    return list(zip(xs.tolist(), ys.tolist()))
+    return list(zip(xs.tolist(), ys.tolist(), strict=True))
 
 
 def pressed_inputs(action: dict) -> tuple[frozenset, frozenset]:

@@ -1,4 +1,4 @@
-"""The virtual display: read frames from Xvfb's memory-mapped XWD screen file, send keys and mouse via XTest."""
+"""The virtual display: frames from Xvfb's memory-mapped XWD screen file; keys and mouse via XTest."""
 from __future__ import annotations
 
 import struct
@@ -49,7 +49,7 @@ class XInput:
     """Keyboard and mouse of one X display through the XTest extension."""
 
     def __init__(self, display_name: str):
-        from Xlib import X, XK, display
+        from Xlib import XK, X, display
         from Xlib.ext import xtest
 
         self._X, self._xtest = X, xtest

@@ -121,8 +121,9 @@ class MinetestWorld(World):
 
     def _write_config(self, seed: int) -> Path:
         text = _package_file("minetest.conf").read_text()
+        sensitivity = controls.mouse_sensitivity_for(FOV_DEGREES)
         values = {"port": processes.free_udp_port(), "seed": seed, "width": POV_WIDTH, "height": POV_HEIGHT,
-                  "fov": FOV_DEGREES, "mouse_sensitivity": f"{controls.mouse_sensitivity_for(FOV_DEGREES):.6f}",
+                  "fov": FOV_DEGREES, "mouse_sensitivity": f"{sensitivity:.6f}",
                   "fps_max": self.fps_max, "viewing_range": self.viewing_range}
         for key, value in values.items():
             text = text.replace("{" + key + "}", str(value))
@@ -200,7 +201,8 @@ class MinetestWorld(World):
         for key, proc in self._procs.items():
             if proc is None or proc.poll() is not None:
                 code = None if proc is None else proc.returncode
-                raise WorldFault(f"{'Minetest' if key == 'game' else 'Xvfb'} is not running (exit code {code})")
+                what = "Minetest" if key == "game" else "Xvfb"
+                raise WorldFault(f"{what} is not running (exit code {code})")
 
     # ----------------------------------------------------------------- state and commands
     def _read_state(self) -> dict:
@@ -217,7 +219,8 @@ class MinetestWorld(World):
     def _command(self, op: str, wait_for: str = "ack", **args) -> dict:
         """Run a command in the bridge mod and wait until the mod acknowledges it."""
         self._command_id += 1
-        atomic_write_text(self._world_dir / COMMAND_FILE, json.dumps({"id": self._command_id, "op": op, **args}))
+        command = {"id": self._command_id, "op": op, **args}
+        atomic_write_text(self._world_dir / COMMAND_FILE, json.dumps(command))
         deadline = time.monotonic() + self.command_timeout_s
         while self._read_state().get(wait_for, -1) < self._command_id:
             self._check_alive()
