@@ -10,7 +10,6 @@ import os
 import select
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -59,13 +58,6 @@ def stop(proc: subprocess.Popen | None, grace_s: float = 2.0) -> None:
 def find_executable(name: str) -> str | None:
     """`name` on PATH or in /usr/games (where Debian installs minetest)."""
     return shutil.which(name) or shutil.which(name, path="/usr/games:/usr/local/games")
-
-
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that is free right now (the game's server binds it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def start_xvfb(width: int, height: int, fbdir: Path, log_path: Path,

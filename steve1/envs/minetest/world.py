@@ -122,7 +122,7 @@ class MinetestWorld(World):
     def _write_config(self, seed: int) -> Path:
         text = _package_file("minetest.conf").read_text()
         sensitivity = controls.mouse_sensitivity_for(FOV_DEGREES)
-        values = {"port": processes.free_udp_port(), "seed": seed, "width": POV_WIDTH, "height": POV_HEIGHT,
+        values = {"seed": seed, "width": POV_WIDTH, "height": POV_HEIGHT,
                   "fov": FOV_DEGREES, "mouse_sensitivity": f"{sensitivity:.6f}",
                   "fps_max": self.fps_max, "viewing_range": self.viewing_range}
         for key, value in values.items():
