@@ -22,7 +22,7 @@ RARE_BUTTONS = ("ESC", "inventory", "drop")  # a random agent that toggles the i
 
 
 def random_action(rng: np.random.Generator) -> dict:
-    """A random MineRL action: each button pressed with p=0.1 (rare GUI buttons p=0.01), camera N(0, 5 deg)."""
+    """A random MineRL action: buttons pressed with p=0.1 (rare GUI buttons p=0.01), camera N(0, 5 deg)."""
     probs = np.array([0.01 if key in RARE_BUTTONS else 0.1 for key in BUTTON_KEYS])
     pressed = rng.random(len(BUTTON_KEYS)) < probs
     action = {key: int(p) for key, p in zip(BUTTON_KEYS, pressed, strict=True)}
@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> None:
                 world.reset()
         elapsed = time.perf_counter() - start
         cpu = _cpu_s(pids) - cpu0
-    print(f"distinct_frames_per_s={len(frames) / elapsed:.1f} game_cpu_cores={cpu / elapsed:.2f} faults={faults}")
+    print(f"distinct_frames_per_s={len(frames) / elapsed:.1f} game_cpu_cores={cpu / elapsed:.2f} "
+          f"faults={faults}")
     print(f"steps_per_s={args.steps / elapsed:.2f} grab_ms={np.mean(grab):.2f} step_ms={np.mean(work):.2f}")
 
 

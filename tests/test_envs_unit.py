@@ -1,4 +1,4 @@
-"""Unit tests of the world layer that need no game: item names, controls, frame reading, processes, adapters."""
+"""Unit tests of the world layer without the game: item names, controls, frames, processes, adapters."""
 from __future__ import annotations
 
 import os

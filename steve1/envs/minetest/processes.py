@@ -11,6 +11,7 @@ import select
 import shutil
 import signal
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,18 +19,40 @@ _PR_SET_PDEATHSIG = 1
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def _die_with_parent() -> None:  # runs in the child between fork and exec
-    os.setsid()
-    _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
-    if os.getppid() == 1:  # the parent died before prctl took effect
-        os._exit(1)
+def _die_with_parent(death_signal: int):
+    def preexec() -> None:  # runs in the child between fork and exec
+        os.setsid()
+        _LIBC.prctl(_PR_SET_PDEATHSIG, int(death_signal), 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before prctl took effect
+            os._exit(1)
+    return preexec
 
 
-def spawn(argv: list[str], log_path: Path, env: dict | None = None, pass_fds: tuple = ()) -> subprocess.Popen:
-    """Start `argv` in a new process group that is killed when this process dies; output goes to log_path."""
+def spawn(argv: list[str], log_path: Path, env: dict | None = None, pass_fds: tuple = (),
+          death_signal: int = signal.SIGKILL) -> subprocess.Popen:
+    """Start `argv` in a new process group that gets `death_signal` when this process dies (SIGTERM for
+    Xvfb, so that it removes its lock file; SIGKILL for the game); output goes to log_path."""
     with open(log_path, "ab") as log:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                env=env, pass_fds=pass_fds, preexec_fn=_die_with_parent, close_fds=True)
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                pass_fds=pass_fds, preexec_fn=_die_with_parent(death_signal), close_fds=True)
+
+
+TEMP_PREFIX = "steve1-minetest-"
+
+
+def make_instance_dir() -> Path:
+    """A new temporary directory for one world, named after this process so that a later instance can
+    remove it if this process is killed before cleaning up (see remove_stale_instance_dirs)."""
+    remove_stale_instance_dirs()
+    return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
+
+
+def remove_stale_instance_dirs() -> None:
+    """Remove instance directories whose owning process no longer exists."""
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
+        pid = path.name[len(TEMP_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def stop(proc: subprocess.Popen | None, grace_s: float = 2.0) -> None:
@@ -73,7 +96,7 @@ def start_xvfb(width: int, height: int, fbdir: Path, log_path: Path,
     try:
         proc = spawn([xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
                       "-fbdir", str(fbdir), "-nolisten", "tcp", "-noreset", "+extension", "GLX"],
-                     log_path, pass_fds=(write_fd,))
+                     log_path, pass_fds=(write_fd,), death_signal=signal.SIGTERM)
     finally:
         os.close(write_fd)
     try:

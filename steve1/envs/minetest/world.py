@@ -17,7 +17,6 @@ import math
 import os
 import random
 import shutil
-import tempfile
 import time
 import weakref
 from importlib import resources
@@ -86,7 +85,7 @@ class MinetestWorld(World):
         self.seed: int | None = None
         self.restarts = 0
         self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
-        self._root = Path(tempfile.mkdtemp(prefix="steve1-minetest-"))
+        self._root = processes.make_instance_dir()
         self._procs: dict = {"xvfb": None, "game": None}
         self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root)
         self._display_name: str | None = None
