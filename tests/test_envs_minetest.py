@@ -107,6 +107,12 @@ def test_digging_the_dirt_block_puts_dirt_in_the_inventory_and_walking_moves(wor
     moved = obs["location_stats"]["zpos"] - start["zpos"]
     assert 2.0 < moved < 6.0, moved  # Minetest walks 4 m/s
     assert abs(obs["location_stats"]["xpos"] - start["xpos"]) < 0.5
+    world.step(_act(camera=np.array([0.0, 180.0])))  # turn around, then sprint back across the arena
+    start = _settle(world, 4)["location_stats"]
+    for _ in range(20):
+        obs, *_ = world.step(_act(forward=1, sprint=1))
+    sprinted = start["zpos"] - obs["location_stats"]["zpos"]
+    assert sprinted > 1.15 * moved, (sprinted, moved)  # the bridge mod's 1.3x sprint speed
 
 
 def test_fast_respawn_returns_to_spawn_with_an_empty_inventory(world, first):

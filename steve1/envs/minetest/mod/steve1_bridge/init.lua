@@ -14,6 +14,7 @@ local last_cmd_id = 0
 local last_cmd_text = ""
 local arena_ready = 0  -- id of the last arena command whose blocks are placed
 local spawn_pos = nil
+local HOTBAR_SLOTS = 9  -- MineRL's hotbar (Minetest Game shows 8)
 
 local function the_player()
 	local players = minetest.get_connected_players()
@@ -157,6 +158,7 @@ minetest.register_on_joinplayer(function(player)
 	player:set_look_horizontal(0)
 	player:set_look_vertical(0)
 	player:hud_set_flags({minimap = false, minimap_radar = false, basic_debug = false})
+	player:hud_set_hotbar_itemcount(HOTBAR_SLOTS)
 end)
 
 -- Minetest Game has no sprint: Aux1 (MineRL's `sprint` key) gives Minecraft's 1.3x sprint speed.
