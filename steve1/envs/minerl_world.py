@@ -8,6 +8,8 @@ so a seed only took effect at the next reset; here the seed is applied before th
 """
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from steve1.envs.base import StepResult, World
@@ -91,6 +93,7 @@ class MineRLWorld(World):
         self.seed = seed
         self.restarts = 0
         self._env = self._make()
+        self._finalizer = weakref.finalize(self, _close_quietly, self._env)  # closed even if forgotten
 
     def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
         if self._env is None:
@@ -120,16 +123,14 @@ class MineRLWorld(World):
 
     def _restart(self) -> None:
         self.restarts += 1
-        try:
-            self._env.close()
-        except Exception:
-            pass
+        self._finalizer()
         self._env = self._make()
+        self._finalizer = weakref.finalize(self, _close_quietly, self._env)
 
     def close(self) -> None:
         if self._env is not None:
-            env, self._env = self._env, None
-            env.close()
+            self._env = None
+            self._finalizer()
 
 
 class MineStudioWorld(World):
@@ -148,6 +149,7 @@ class MineStudioWorld(World):
         self.seed = seed
         self.restarts = 0
         self._sim = self._make()
+        self._finalizer = weakref.finalize(self, _close_quietly, self._sim)
 
     def _obs(self, info: dict) -> dict:
         return standard_observation(info)  # MineStudio copies MineRL's full observation into info
@@ -171,11 +173,9 @@ class MineStudioWorld(World):
         except Exception as err:
             fault = f"step: {type(err).__name__}: {err}"
             self.restarts += 1
-            try:
-                self._sim.close()
-            except Exception:
-                pass
+            self._finalizer()
             self._sim = self._make()
+            self._finalizer = weakref.finalize(self, _close_quietly, self._sim)
             obs, info = self.reset()
             info.update(fault=fault, faults=[fault], restarted=True)
             return obs, 0.0, False, True, info
@@ -183,5 +183,12 @@ class MineStudioWorld(World):
 
     def close(self) -> None:
         if self._sim is not None:
-            sim, self._sim = self._sim, None
-            sim.close()
+            self._sim = None
+            self._finalizer()
+
+
+def _close_quietly(env) -> None:
+    try:
+        env.close()
+    except Exception:  # a crashed game may fail to close; its processes are gone either way
+        pass

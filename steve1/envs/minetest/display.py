@@ -7,6 +7,13 @@ from pathlib import Path
 import numpy as np
 
 try:
+    from Xlib import error as _xerror
+
+    X_ERRORS: tuple = (_xerror.XError, _xerror.ConnectionClosedError, _xerror.DisplayError)
+except ImportError:  # pragma: no cover - python-xlib is a dependency
+    X_ERRORS = ()
+
+try:
     import cv2 as _cv2
 except ImportError:  # pragma: no cover - opencv is a dependency, numpy is the fallback
     _cv2 = None
@@ -68,22 +75,31 @@ class XInput:
             self._keysym_to_code[keysym_name] = code
         return self._keysym_to_code[keysym_name]
 
+    def _fake(self, *args, **kwargs) -> None:
+        try:
+            self._xtest.fake_input(self.display, *args, **kwargs)
+        except Exception as err:  # python-xlib's errors are not OSErrors: name the display
+            raise ConnectionError(f"lost the X display: {type(err).__name__}: {err}") from err
+
     def key(self, keysym_name: str, down: bool) -> None:
         X = self._X
-        self._xtest.fake_input(self.display, X.KeyPress if down else X.KeyRelease, self.keycode(keysym_name))
+        self._fake(X.KeyPress if down else X.KeyRelease, self.keycode(keysym_name))
 
     def button(self, number: int, down: bool) -> None:
         X = self._X
-        self._xtest.fake_input(self.display, X.ButtonPress if down else X.ButtonRelease, number)
+        self._fake(X.ButtonPress if down else X.ButtonRelease, number)
 
     def move_relative(self, dx: int, dy: int) -> None:
-        self._xtest.fake_input(self.display, self._X.MotionNotify, True, x=int(dx), y=int(dy))
+        self._fake(self._X.MotionNotify, True, x=int(dx), y=int(dy))
 
     def move_absolute(self, x: int, y: int) -> None:
-        self._xtest.fake_input(self.display, self._X.MotionNotify, False, x=int(x), y=int(y))
+        self._fake(self._X.MotionNotify, False, x=int(x), y=int(y))
 
     def flush(self) -> None:
-        self.display.flush()
+        try:
+            self.display.flush()
+        except Exception as err:
+            raise ConnectionError(f"lost the X display: {type(err).__name__}: {err}") from err
 
     def find_window(self, width: int, height: int):
         """The mapped top-level window of the given size (the game), or None."""

@@ -25,7 +25,7 @@ from pathlib import Path
 from steve1.envs.base import StepResult, World, make_observation
 from steve1.envs.items import to_minerl_inventory
 from steve1.envs.minetest import controls, processes
-from steve1.envs.minetest.display import FrameBuffer, XInput
+from steve1.envs.minetest.display import X_ERRORS, FrameBuffer, XInput
 from steve1.spaces import FOV_DEGREES, POV_HEIGHT, POV_WIDTH, STEPS_PER_SECOND
 from steve1.utils.atomic import atomic_write_text
 
@@ -41,6 +41,9 @@ INSTALL_HINT = ("the Minetest world needs the Debian packages minetest, minetest
 
 class WorldFault(RuntimeError):
     """The game died, hung or could not be started."""
+
+
+FAULTS = (WorldFault, OSError, ConnectionError, *X_ERRORS)  # what a restart recovers from
 
 
 def minetest_available() -> str | None:
@@ -312,7 +315,7 @@ class MinetestWorld(World):
                 self._command("respawn", yaw=0.0, pitch=0.0, time_of_day=0.25)
                 self._wait_for_fresh_state()
                 break
-            except (WorldFault, OSError, ConnectionError) as err:  # one retry from scratch
+            except FAULTS as err:  # one retry from scratch
                 if attempt:
                     raise WorldFault(f"could not reset Minetest: {err}\n{self._log_tail()}") from err
                 faults.append(f"reset: {err}")
@@ -330,7 +333,7 @@ class MinetestWorld(World):
         try:
             self._check_alive()
             self._send(action)
-        except (WorldFault, OSError, ConnectionError) as err:
+        except FAULTS as err:
             self._pending_faults.append(f"step: {err}")
 
     def step_wait(self) -> StepResult:
@@ -351,8 +354,8 @@ class MinetestWorld(World):
                 if time.monotonic() - self._state_seen_at > self.hang_timeout_s:
                     raise WorldFault(f"Minetest reported no state for {self.hang_timeout_s} s (hung)")
                 self.timing["step_ms"] = (work_s + time.perf_counter() - t_work) * 1e3
-                return obs, 0.0, False, False, {"fault": None}
-            except (WorldFault, OSError, ConnectionError) as err:
+                return obs, 0.0, False, False, {"fault": None, "game_time": self._state.get("t", 0.0)}
+            except FAULTS as err:
                 self._pending_faults.append(f"step: {err}")
         return self._recover()
 
