@@ -5,11 +5,14 @@
 Last line: `steps_per_s=<x> grab_ms=<ms> step_ms=<ms>`: grab_ms is reading one frame and the state
 (mean), step_ms the work of one step without the pacing sleep (mean). Minetest steps are paced to 20 per
 second of game time (MineRL's rate), so 20 is the most a paced run can show; --no-pace shows the raw rate.
-Before it: how many distinct frames per second the game rendered, and the CPU the game used.
+Before it: the fraction of steps that saw a frame the game had not shown before (1.0 when the game renders
+at least 20 frames/s), the CPU the game and the virtual display used (in cores), the CPU per distinct frame,
+and the machine's load (other work on the same cores).
 """
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import zlib
 
@@ -57,8 +60,8 @@ def main(argv: list[str] | None = None) -> None:
     with make_world(args.world, **kwargs) as world:
         obs, info = world.reset(seed=args.seed)
         print(f"world={args.world} reset_s={time.perf_counter() - t0:.1f} pov={obs['pov'].shape}")
-        pids = [p for p in getattr(world, "pids", {}).values() if p]
-        cpu0 = _cpu_s(pids)
+        pids = {k: p for k, p in getattr(world, "pids", {}).items() if p}  # game, xvfb
+        cpu0 = {k: _cpu_s([p]) for k, p in pids.items()}
         grab, work, frames, faults = [], [], set(), 0
         start = time.perf_counter()
         for _ in range(args.steps):
@@ -71,9 +74,12 @@ def main(argv: list[str] | None = None) -> None:
             if terminated:
                 world.reset()
         elapsed = time.perf_counter() - start
-        cpu = _cpu_s(pids) - cpu0
-    print(f"distinct_frames_per_s={len(frames) / elapsed:.1f} game_cpu_cores={cpu / elapsed:.2f} "
-          f"faults={faults}")
+        cpu = {k: _cpu_s([p]) - cpu0[k] for k, p in pids.items()}
+    new_frames = len(frames) / args.steps
+    cores = " ".join(f"{k}_cpu_cores={v / elapsed:.2f}" for k, v in cpu.items())
+    per_frame = sum(cpu.values()) / max(len(frames), 1) * 1e3
+    print(f"new_frame_per_step={new_frames:.2f} {cores} cpu_ms_per_frame={per_frame:.1f} faults={faults} "
+          f"load_avg_1min={os.getloadavg()[0]:.1f}")
     print(f"steps_per_s={args.steps / elapsed:.2f} grab_ms={np.mean(grab):.2f} step_ms={np.mean(work):.2f}")
 
 

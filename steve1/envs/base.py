@@ -20,8 +20,9 @@ class World(abc.ABC):
 
     @abc.abstractmethod
     def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
-        """Start an episode. `seed` picks the world (same seed, same terrain and spawn); `fresh_world`
-        False re-spawns in the running world where the world allows it (None: the world decides)."""
+        """Start an episode in a fresh world. `seed` picks it (same seed, same terrain and spawn; None: a
+        random one unless the world was made with a seed). fresh_world=False re-spawns in the running world
+        instead, where the world can (faster; the world's changes stay)."""
 
     @abc.abstractmethod
     def step(self, action: dict) -> StepResult:

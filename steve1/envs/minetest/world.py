@@ -64,10 +64,12 @@ def _minerl_angles(state: dict) -> tuple[float, float]:
 
 
 class MinetestWorld(World):
-    """One Minetest game. `reset(seed)` starts a new world from the seed (same seed, same terrain and spawn)
-    or, with fresh_world=False, re-spawns the player in the running world (inventory cleared, full health;
-    terrain changes stay). Faults (dead or hung game) restart the game; `info["fault"]` says what happened
-    and the step returns truncated=True."""
+    """One Minetest game. `reset(seed)` starts a new world from the seed (same seed, same terrain and spawn;
+    no seed: the constructor's, else a random one, as MineRL). `reset(fresh_world=False)` instead re-spawns
+    the player in the running world in about 0.1 s (inventory cleared, full health, morning; terrain changes
+    stay). Faults (dead or hung game) restart the game in a new world from the same seed; the step returns
+    truncated=True and `info["fault"]` says what happened. The game runs in real time: steps are paced to
+    20 per second, and an agent slower than that sees more game time per step (`info["game_time"]`)."""
 
     name = "minetest"
 
@@ -298,12 +300,13 @@ class MinetestWorld(World):
     # ----------------------------------------------------------------- public API
     def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
         self._ensure_open()
-        if seed is None:
-            seed = self.seed if self.seed is not None else self.default_seed
-        if seed is None:
-            seed = random.randrange(2**31)
         running = self._procs["game"] is not None and self._procs["game"].poll() is None
-        fresh = (not running or seed != self.seed) if fresh_world is None else bool(fresh_world)
+        other_seed = seed is not None and seed != self.seed
+        fresh = fresh_world is None or bool(fresh_world) or not running or other_seed
+        if seed is None:
+            seed = self.seed if not fresh else self.default_seed
+        if seed is None:  # like MineRL: no seed, a new random world
+            seed = random.randrange(2**31)
         faults = self._pending_faults
         self._pending_faults = []
         for attempt in range(2):
