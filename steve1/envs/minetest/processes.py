@@ -95,7 +95,8 @@ def start_xvfb(width: int, height: int, fbdir: Path, log_path: Path,
     read_fd, write_fd = os.pipe()
     try:
         proc = spawn([xvfb, "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24",
-                      "-fbdir", str(fbdir), "-nolisten", "tcp", "-noreset", "+extension", "GLX"],
+                      "-fbdir", str(fbdir), "-nolisten", "tcp", "-noreset", "+extension", "GLX",
+                      "-fp", "built-ins"],  # the server's own fixed font: no xfonts-base needed
                      log_path, pass_fds=(write_fd,), death_signal=signal.SIGTERM)
     finally:
         os.close(write_fd)
