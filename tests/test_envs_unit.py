@@ -121,6 +121,21 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def test_a_child_started_from_a_short_lived_thread_outlives_the_thread(tmp_path):
+    import threading
+
+    box = []
+    thread = threading.Thread(target=lambda: box.append(processes.spawn(["sleep", "30"], tmp_path / "log")))
+    thread.start()
+    thread.join()
+    time.sleep(0.3)  # PDEATHSIG would have fired by now if the thread had forked the child
+    try:
+        assert box[0].poll() is None
+    finally:
+        processes.stop(box[0])
+    assert box[0].poll() is not None
+
+
 def test_stop_ends_the_whole_group(tmp_path):
     proc = processes.spawn(["sh", "-c", "sleep 60 & sleep 60"], tmp_path / "log")
     time.sleep(0.2)

@@ -1,17 +1,21 @@
 """Start and end the child processes of one world (virtual display, game) by process id, leaving no orphans.
 
-Every child runs in its own process group and gets SIGKILL from the kernel when the Python thread that
-started it dies (prctl PR_SET_PDEATHSIG), so a killed parent never leaves an Xvfb or a game behind.
+Every child runs in its own process group and gets a signal from the kernel when its parent dies (prctl
+PR_SET_PDEATHSIG), so a killed parent never leaves an Xvfb or a game behind. The kernel sends that signal
+when the *thread* that forked the child ends, so all children are forked by one long-lived spawner thread:
+a world made or reset from a short-lived thread keeps its game.
 """
 from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import select
 import shutil
 import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,13 +32,50 @@ def _die_with_parent(death_signal: int):
     return preexec
 
 
+class _Spawner:
+    """One daemon thread that forks every child, so that PDEATHSIG fires only when the process ends."""
+
+    def __init__(self):
+        self._jobs: queue.Queue = queue.Queue()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def _run(self) -> None:
+        while True:
+            fn, box, done = self._jobs.get()
+            try:
+                box.append((True, fn()))
+            except BaseException as err:  # handed back to the caller
+                box.append((False, err))
+            done.set()
+
+    def __call__(self, fn):
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="steve1-spawner", daemon=True)
+                self._thread.start()
+        box, done = [], threading.Event()
+        self._jobs.put((fn, box, done))
+        done.wait()
+        ok, value = box[0]
+        if not ok:
+            raise value
+        return value
+
+
+_spawner = _Spawner()
+
+
 def spawn(argv: list[str], log_path: Path, env: dict | None = None, pass_fds: tuple = (),
           death_signal: int = signal.SIGKILL) -> subprocess.Popen:
     """Start `argv` in a new process group that gets `death_signal` when this process dies (SIGTERM for
     Xvfb, so that it removes its lock file; SIGKILL for the game); output goes to log_path."""
-    with open(log_path, "ab") as log:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=env,
-                                pass_fds=pass_fds, preexec_fn=_die_with_parent(death_signal), close_fds=True)
+    def start() -> subprocess.Popen:
+        with open(log_path, "ab") as log:
+            return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                                    env=env, pass_fds=pass_fds, preexec_fn=_die_with_parent(death_signal),
+                                    close_fds=True)
+    return _spawner(start)
 
 
 TEMP_PREFIX = "steve1-minetest-"
