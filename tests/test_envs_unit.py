@@ -56,11 +56,9 @@ def test_camera_pixels_carry_the_remainder():
     assert total[0] == 3
 
 
-def test_split_motion_stays_inside_the_window():
-    pieces = controls.split_motion(1800, -400)
-    assert sum(p[0] for p in pieces) == 1800 and sum(p[1] for p in pieces) == -400
-    assert all(abs(dx) <= 250 and abs(dy) <= 150 for dx, dy in pieces)
-    assert controls.split_motion(0, 0) == [(0, 0)]
+def test_room_to_edge():
+    assert controls.room_to_edge(320, 640, +1) == 317 and controls.room_to_edge(320, 640, -1) == 318
+    assert controls.room_to_edge(639, 640, +1) == 0 and controls.room_to_edge(0, 640, -1) == 0
 
 
 def test_bad_actions_are_rejected_with_a_clear_message():

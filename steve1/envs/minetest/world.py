@@ -22,6 +22,8 @@ import weakref
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from steve1.envs.base import StepResult, World, make_observation
 from steve1.envs.items import to_minerl_inventory
 from steve1.envs.minetest import controls, processes
@@ -278,14 +280,35 @@ class MinetestWorld(World):
             self._gui_open = False
         self._held_keys, self._held_buttons = keys, buttons
         if controls.CAMERA_KEY in action:
-            pieces = controls.split_motion(*self._camera(action[controls.CAMERA_KEY]))
-            for i, (dx, dy) in enumerate(pieces):
-                if i:  # let the game read and re-centre the pointer between pieces of a large turn
-                    inp.flush()
-                    time.sleep(1.5 / self.fps_max)
-                if dx or dy:
-                    inp.move_relative(dx, dy)
+            self._move_pointer(*self._camera(action[controls.CAMERA_KEY]))
         inp.flush()
+
+    def _move_pointer(self, dx: int, dy: int) -> None:
+        """Send a mouse motion without ever pushing the pointer into the screen edge, where X would clamp
+        it and the game would turn less: each game frame reads the pointer's offset from the centre and
+        re-centres it, so a motion larger than the room left (a big turn, or a game lagging behind) waits
+        for the next frame; what is still unsent after MOTION_WAIT_S goes out with the next step."""
+        if not (dx or dy):
+            return
+        deadline = time.monotonic() + controls.MOTION_WAIT_S
+        while dx or dy:
+            x, y = self._input.pointer()
+            room_x = controls.room_to_edge(x, POV_WIDTH, dx)
+            room_y = controls.room_to_edge(y, POV_HEIGHT, dy)
+            sx = int(np.sign(dx)) * min(abs(dx), room_x, controls.MAX_PIXELS_PER_MOTION[0])
+            sy = int(np.sign(dy)) * min(abs(dy), room_y, controls.MAX_PIXELS_PER_MOTION[1])
+            if sx or sy:
+                self._input.move_relative(sx, sy)
+                self._input.flush()
+                dx, dy = dx - sx, dy - sy
+            if not (dx or dy):
+                return
+            if self._gui_open:  # an open inventory shows a cursor that stops at the edge, as in MineRL
+                return
+            if time.monotonic() > deadline:
+                self._camera.carry(dx, dy)
+                return
+            time.sleep(0.5 / self.fps_max)  # half a game frame
 
     # ----------------------------------------------------------------- observation
     def _observe(self) -> dict:
