@@ -182,7 +182,7 @@ class MinetestWorld(World):
         time.sleep(STATUS_TEXT_S)
 
     def _stop_game(self) -> None:
-        processes.stop(self._procs["game"])
+        processes.stop(self._procs["game"], grace_s=0.5)  # its world is deleted next: no need to save it
         self._procs["game"] = None
         if self._world_dir is not None:
             shutil.rmtree(self._world_dir, ignore_errors=True)
