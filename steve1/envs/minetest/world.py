@@ -402,6 +402,12 @@ class MinetestWorld(World):
         self._next_tick = time.monotonic()
         return self._observe()
 
+    def give(self, item: str, count: int = 1) -> dict:
+        """Put `count` of a Minetest item (e.g. 'default:dirt') in the player's inventory (tests, setups)."""
+        self._command("give", item=str(item), count=int(count))
+        self._wait_for_fresh_state()
+        return self._observe()
+
     def close(self) -> None:
         if self._closed:
             return
