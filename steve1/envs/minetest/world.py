@@ -92,9 +92,9 @@ class MinetestWorld(World):
         self.seed: int | None = None
         self.restarts = 0
         self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
-        self._root = processes.make_instance_dir()
+        self._root, lock_fd = processes.make_instance_dir()
         self._procs: dict = {"xvfb": None, "game": None}
-        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root)
+        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root, lock_fd)
         self._display_name: str | None = None
         self._input: XInput | None = None
         self._frames: FrameBuffer | None = None
@@ -435,8 +435,9 @@ class MinetestWorld(World):
         return obs, 0.0, False, True, info
 
 
-def _cleanup(procs: dict, root: Path) -> None:
+def _cleanup(procs: dict, root: Path, lock_fd: int) -> None:
     for key in ("game", "xvfb"):
         processes.stop(procs.get(key))
         procs[key] = None
     shutil.rmtree(root, ignore_errors=True)
+    os.close(lock_fd)
