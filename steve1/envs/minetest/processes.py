@@ -83,7 +83,6 @@ TEMP_PREFIX = "steve1-minetest-"
 
 
 LOCK_NAME = ".owner.lock"
-_NEW_DIR_GRACE_S = 60.0  # a directory this young without its lock file may be being made right now
 
 
 def make_instance_dir() -> tuple[Path, int]:
@@ -104,11 +103,7 @@ def remove_stale_instance_dirs() -> None:
     """Remove instance directories whose owner is gone (their lock is free)."""
     for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
         lock = path / LOCK_NAME
-        try:
-            if not lock.exists():
-                if time.time() - path.stat().st_mtime > _NEW_DIR_GRACE_S:
-                    shutil.rmtree(path, ignore_errors=True)
-                continue
+        try:  # no lock file: being made right now, or not ours to judge; leave it
             fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
         except OSError:
             continue
