@@ -53,10 +53,13 @@ class PolicyConfig:
         object.__setattr__(self, "img_shape", tuple(int(c) for c in self.img_shape))
         object.__setattr__(self, "temperature", float(self.temperature))
         if self.hidsize % self.attention_heads:
-            raise ValueError(f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}")
+            raise ValueError(
+                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
+            )
         if self.maxlen <= 0:
             raise ValueError(
-                f"attention_memory_size ({self.attention_memory_size}) must exceed timesteps ({self.timesteps})"
+                f"attention_memory_size ({self.attention_memory_size}) must exceed "
+                f"timesteps ({self.timesteps})"
             )
         if self.img_shape != (IMG_SIZE, IMG_SIZE, 3):
             raise ValueError(f"img_shape must be (128, 128, 3), got {self.img_shape}")
@@ -90,10 +93,12 @@ _FIELDS = {f.name for f in dataclasses.fields(PolicyConfig)} - {"temperature"}
 
 
 def config_from_kwargs(net_args: dict[str, Any], temperature: float = 2.0) -> PolicyConfig:
-    """Build a config from `MinecraftPolicy` kwargs (a `.model` file's net args); unsupported variants raise."""
+    """A config from `MinecraftPolicy` kwargs (a `.model` file's net args); unsupported variants raise."""
     for key, want in _REQUIRED_NET_ARGS.items():
         if key in net_args and net_args[key] != want:
-            raise ValueError(f"unsupported VPT variant: {key}={net_args[key]!r} (this port implements {want!r})")
+            raise ValueError(
+                f"unsupported VPT variant: {key}={net_args[key]!r} (this port implements {want!r})"
+            )
     missing = sorted(k for k in ("hidsize", "impala_width", "attention_heads") if k not in net_args)
     if missing:
         raise ValueError(f"net args lack {missing}; is this a VPT policy .model file?")
@@ -118,7 +123,8 @@ def load_model_file(path: str | Path) -> PolicyConfig:
             "did you pass a .weights file or an IDM model?"
         ) from None
     if not isinstance(net_args, dict):
-        raise ValueError(f"{path}: ['model']['args']['net']['args'] is a {type(net_args).__name__}, not a dict")
+        kind = type(net_args).__name__
+        raise ValueError(f"{path}: ['model']['args']['net']['args'] is a {kind}, not a dict")
     try:
         return config_from_kwargs(net_args, temperature=float(temperature))
     except (ValueError, TypeError) as e:
@@ -136,5 +142,7 @@ def policy_config(name_or_path: str | Path | PolicyConfig) -> PolicyConfig:
         return TINY_CONFIG
     path = Path(key)
     if path.suffix != ".model" and not path.exists():
-        raise ValueError(f"unknown policy size {key!r}: use one of {sorted(POLICY_SIZES)} or a .model file path")
+        raise ValueError(
+            f"unknown policy size {key!r}: use one of {sorted(POLICY_SIZES)}, 'tiny' or a .model file path"
+        )
     return load_model_file(path)

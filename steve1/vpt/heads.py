@@ -30,7 +30,7 @@ class CategoricalHead(nn.Module):
 class EwmaNormalizer(nn.Module):
     """Running statistics of the value target (VPT `NormalizeEwma`); only `denormalize` is used here.
 
-    The three statistics are buffers (VPT stores them as frozen parameters); they are in the state dict either way.
+    The three statistics are buffers (VPT stores them as frozen parameters); both are in the state dict.
     """
 
     def __init__(self):

@@ -53,7 +53,9 @@ class ImpalaCNN(nn.Module):
         super().__init__()
         chans = config.cnn_channels
         c_in = [3, *chans[:-1]]
-        self.stacks = nn.ModuleList(DownStack(ci, co, first_norm=i > 0) for i, (ci, co) in enumerate(zip(c_in, chans)))
+        self.stacks = nn.ModuleList(
+            DownStack(ci, co, first_norm=i > 0) for i, (ci, co) in enumerate(zip(c_in, chans, strict=True))
+        )
         side = config.img_shape[0] // 2 ** len(chans)
         self.dense = linear_layer(chans[-1] * side * side, IMPALA_OUT, norm=True, bias=False, relu=True)
 

@@ -1,7 +1,7 @@
 """The building block VPT uses everywhere: optional pre-norm -> linear/conv -> optional ReLU.
 
-Module attribute names (`norm`, `layer`) are those of VPT's `FanInInitReLULayer`, so state-dict keys match the
-released weights (`...firstconv.norm.weight`, `...firstconv.layer.weight`). The norm is applied to the *input*.
+Module attribute names (`norm`, `layer`) are those of VPT's `FanInInitReLULayer`, so state-dict keys match
+the released weights (`...firstconv.norm.weight`, `...firstconv.layer.weight`). The norm acts on the *input*.
 """
 from __future__ import annotations
 

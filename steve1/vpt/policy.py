@@ -10,7 +10,8 @@ also `net.mineclip_embed_linear.{weight,bias}` (136 keys, as `steve1.weights`).
 Classifier-free guidance (`guided_step`): the conditional and the unconditional (zero-goal) streams each keep
 their own memory in one state of 2B rows (rows 0..B-1 conditional, rows B..2B-1 unconditional; for B = 1 this
 is the reference's row 0 / row 1). The goal enters after the CNN, so the CNN runs once per frame and its
-features feed both streams; the output is (1+s)*logp_cond - s*logp_uncond (not renormalised), as the reference.
+features feed both streams; the output is (1+s)*logp_cond - s*logp_uncond (not renormalised), as the
+reference.
 """
 from __future__ import annotations
 
@@ -68,7 +69,7 @@ def _check_tensor(name: str, x, shape: tuple, dtypes: tuple, hint: str) -> None:
     """shape entries: int (exact) or None (any)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor {hint}, got {type(x).__name__}")
-    ok = x.dim() == len(shape) and all(s is None or s == d for s, d in zip(shape, x.shape))
+    ok = x.dim() == len(shape) and all(s is None or s == d for s, d in zip(shape, x.shape, strict=False))
     if not ok:
         want = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ")"
         raise ValueError(f"{name} has shape {tuple(x.shape)}; expected {want} {hint}")
@@ -103,7 +104,8 @@ class VPTPolicy(nn.Module):
         cfg = self.config
         if not isinstance(state, (list, tuple)) or len(state) != cfg.n_recurrence_layers:
             raise ValueError(
-                f"state must be a list of {cfg.n_recurrence_layers} per-layer entries (use policy.initial_state(B))"
+                f"state must be a list of {cfg.n_recurrence_layers} per-layer entries "
+                "(use policy.initial_state(B))"
             )
         mask, (k, _v) = state[0]
         if k.shape != (rows, cfg.maxlen, cfg.hidsize):
@@ -129,7 +131,7 @@ class VPTPolicy(nn.Module):
         _check_tensor("img", img, (None, None, IMG_SIZE, IMG_SIZE, 3), (torch.uint8,),
                       "(B, T, 128, 128, 3) uint8 RGB; resize frames with steve1.vpt.preprocess.resize_pov")
         B, T = img.shape[:2]
-        _check_tensor("first", first, (B, T), (torch.bool, torch.uint8, torch.int64, torch.int32), "(B, T) bool")
+        _check_tensor("first", first, (B, T), (torch.bool, torch.uint8, torch.int64), "(B, T) bool")
         self._check_state(state, B)
         x = self.net.encode_frames(img)  # (B, T, E)
         if self.goal_dim is not None:
@@ -157,22 +159,24 @@ class VPTPolicy(nn.Module):
     ) -> GuidedOutput:
         """One classifier-free-guided step for B worlds.
 
-        img uint8 (B, 128, 128, 3); goal (B, goal_dim); state for 2B rows (initial_state(2 * B)); first (B,) bool
-        or None (the reference agent always passes False). Returns (1+s)*cond - s*uncond log-probs.
+        img uint8 (B, 128, 128, 3); goal (B, goal_dim); state for 2B rows (initial_state(2 * B));
+        first (B,) bool or None (the reference agent always passes False).
+        Returns (1+s)*cond - s*uncond log-probs.
         """
         if self.goal_dim is None:
             raise ValueError("guided_step needs a goal-conditioned policy (VPTPolicy(config, goal_dim=512))")
         _check_tensor("img", img, (None, IMG_SIZE, IMG_SIZE, 3), (torch.uint8,),
                       "(B, 128, 128, 3) uint8 RGB, one frame per world")
         B = img.shape[0]
-        _check_tensor("goal", goal, (B, self.goal_dim), _FLOATS, f"(B, {self.goal_dim}) float, one goal per world")
+        _check_tensor("goal", goal, (B, self.goal_dim), _FLOATS, f"(B, {self.goal_dim}) float, one per world")
         self._check_state(state, 2 * B)
         if first is None:
             first = torch.zeros(B, dtype=torch.bool, device=img.device)
         _check_tensor("first", first, (B,), (torch.bool,), "(B,) bool")
         x = self.net.encode_frames(img)  # (B, E): the CNN runs once for both streams
         goal_layer = self.net.mineclip_embed_linear
-        x2 = torch.cat([x + goal_layer(goal.to(x.dtype)), x + goal_layer.bias])  # (2B, E) cond rows, uncond rows
+        # (2B, E): conditional rows, then unconditional rows (zero goal: the layer's output is its bias)
+        x2 = torch.cat([x + goal_layer(goal.to(x.dtype)), x + goal_layer.bias])
         first2 = first.repeat(2)[:, None]  # (2B, 1)
         h, state = self.net.recurrent_layer(x2[:, None], first2, state)
         latent = self.net.head_latent(h[:, 0])  # (2B, E)
@@ -193,7 +197,8 @@ def action_log_prob(out: PolicyOutput, camera: torch.Tensor, buttons: torch.Tens
     """(B, T) log-prob of the given joint classes: logp_camera[camera] + logp_buttons[buttons]."""
     for name, a, n in (("camera", camera, N_CAMERA_CLASSES), ("buttons", buttons, N_BUTTON_CLASSES)):
         if a.shape != out.logp_camera.shape[:-1]:
-            raise ValueError(f"{name} targets have shape {tuple(a.shape)}; expected {tuple(out.logp_camera.shape[:-1])}")
+            want = tuple(out.logp_camera.shape[:-1])
+            raise ValueError(f"{name} targets have shape {tuple(a.shape)}; expected {want}")
         if a.dtype != torch.long:
             raise TypeError(f"{name} targets must be int64 class indices, got {a.dtype}")
         if a.numel() and (a.min() < 0 or a.max() >= n):
@@ -202,7 +207,7 @@ def action_log_prob(out: PolicyOutput, camera: torch.Tensor, buttons: torch.Tens
 
 
 def behaviour_cloning_loss(out: PolicyOutput, camera: torch.Tensor, buttons: torch.Tensor) -> torch.Tensor:
-    """STEVE-1's loss: minus the mean over sequences of the summed (over T) action log-prob (steve1.md §6.3)."""
+    """STEVE-1's loss: minus the mean over sequences of the action log-prob summed over T (steve1.md §6.3)."""
     return -action_log_prob(out, camera, buttons).sum(dim=1).mean()
 
 

@@ -16,7 +16,9 @@ class SampledActions(NamedTuple):
     log_prob: torch.Tensor  # (...,) float, logp_camera[camera] + logp_buttons[buttons]
 
 
-def gumbel_argmax(logp: torch.Tensor, u: torch.Tensor | None = None, generator: torch.Generator | None = None):
+def gumbel_argmax(
+    logp: torch.Tensor, u: torch.Tensor | None = None, generator: torch.Generator | None = None
+) -> torch.Tensor:
     """argmax(logp - log(-log u)) over the last dim; a sample of softmax(logp)."""
     if u is None:
         u = torch.rand(logp.shape, dtype=logp.dtype, device=logp.device, generator=generator)

@@ -1,8 +1,9 @@
-"""VPT's recurrent transformer: residual blocks of memory attention + pointwise MLP, with a per-layer KV cache.
+"""VPT's recurrent transformer: residual blocks of memory attention + pointwise MLP, per-layer KV cache.
 
-Each layer keeps `maxlen = attention_memory_size - timesteps` cached (projected) keys and values. A frame attends
-to itself and the `maxlen - 1` frames before it ("clipped causal"), with a learned relative-position bias
-(`b_nd`, 10 basis functions mixed per query by `r_layer`) and logits scaled by 1/head_dim (muP), not 1/sqrt.
+Each layer keeps `maxlen = attention_memory_size - timesteps` cached (projected) keys and values. A frame
+attends to itself and the `maxlen - 1` frames before it ("clipped causal"), with a learned relative-position
+bias (`b_nd`, 10 basis functions mixed per query by `r_layer`) and logits scaled by 1/head_dim (muP),
+not 1/sqrt(head_dim).
 
 Hidden state, one entry per layer: `(state_mask, (K, V))`
   state_mask: bool (B, 1, maxlen), which cache rows hold real frames; None for a fresh state (nothing valid)
@@ -35,7 +36,8 @@ def _band_tables(t: int, maxlen: int, device: torch.device) -> tuple[torch.Tenso
     """Clipped-causal band and relative-distance index for t queries over maxlen + t keys.
 
     Query j sits at key position maxlen + j; its distance to key k is d = maxlen + j - k.
-    band (t, maxlen + t) bool: 0 <= d < maxlen.  rel_index (t, maxlen + t) long: d inside the band, else maxlen
+    band (t, maxlen + t) bool: 0 <= d < maxlen.
+    rel_index (t, maxlen + t) long: d inside the band, else maxlen
     (which points at an all-zero column appended to the relative-bias table).
     """
     j = torch.arange(t, device=device)[:, None]
@@ -46,7 +48,7 @@ def _band_tables(t: int, maxlen: int, device: torch.device) -> tuple[torch.Tenso
 
 
 def episode_index(first: torch.Tensor, honour_every_first: bool) -> torch.Tensor:
-    """(B, t) bool -> (B, t) long count of episode starts seen so far in this call (0 = still the cached episode).
+    """(B, t) bool -> (B, t) long: episode starts seen so far in this call (0 = still the cached episode).
 
     Faithful mode looks only at first[:, 0], so the count is first[:, 0] at every step.
     """
@@ -69,7 +71,7 @@ class AttentionWeights(nn.Module):
 
 
 class MemoryAttention(nn.Module):
-    """Multi-head attention of t new frames over [cached maxlen frames, t new frames]; returns attn(h) only."""
+    """Multi-head attention of t new frames over [maxlen cached frames, t new frames]; returns attn(h)."""
 
     def __init__(self, hidsize: int, heads: int, maxlen: int):
         super().__init__()
@@ -99,7 +101,7 @@ class MemoryAttention(nn.Module):
         new_ok = episode[:, :, None] == episode[:, None, :]  # (B, t, t)
         allowed = band & torch.cat([cache_ok, new_ok], dim=2)  # (B, t, L)
 
-        # Relative-position bias: rel[b, h, j, k] = sum_n R[b, j, h, n] * b_nd[n, d(j, k)], zero outside the band.
+        # Relative-position bias: rel[b, h, j, k] = sum_n R[b, j, h, n] * b_nd[n, d(j, k)], 0 off the band.
         r = w.r_layer(h).float().view(B, t, H, N_REL_BASIS).transpose(1, 2)  # (B, H, t, 10)
         rel_by_distance = F.pad(r @ w.b_nd.float(), (0, 1))  # (B, H, t, maxlen + 1), last column zero
         rel = rel_by_distance.gather(3, rel_index.expand(B, H, t, L))  # (B, H, t, L)
@@ -136,7 +138,9 @@ class RecurrentBlock(nn.Module):
         self.pre_r_ln = nn.LayerNorm(hid)
         self.r = MemoryAttention(hid, config.attention_heads, config.maxlen)
 
-    def forward(self, x: torch.Tensor, episode: torch.Tensor, state: LayerState) -> tuple[torch.Tensor, LayerState]:
+    def forward(
+        self, x: torch.Tensor, episode: torch.Tensor, state: LayerState
+    ) -> tuple[torch.Tensor, LayerState]:
         h = self.pre_r_ln(x)
         a, state = self.r(h, episode, state)
         y = h + a
@@ -154,8 +158,8 @@ class RecurrentStack(nn.Module):
     def initial_state(self, batch_size: int, device=None, dtype=torch.float32) -> State:
         shape = (batch_size, self.config.maxlen, self.config.hidsize)
         return [
-            (None, (torch.zeros(shape, device=device, dtype=dtype), torch.zeros(shape, device=device, dtype=dtype)))
-            for _ in self.blocks
+            (None, (torch.zeros(shape, device=device, dtype=dtype), torch.zeros_like(k)))
+            for k in (torch.zeros(shape, device=device, dtype=dtype) for _ in self.blocks)
         ]
 
     def forward(
@@ -164,7 +168,7 @@ class RecurrentStack(nn.Module):
         """x (B, T, E), first (B, T) bool -> (B, T, E), new state."""
         episode = episode_index(first, honour_every_first)
         new_state = []
-        for block, layer_state in zip(self.blocks, state):
+        for block, layer_state in zip(self.blocks, state, strict=True):
             x, layer_state = block(x, episode, layer_state)
             new_state.append(layer_state)
         return x, new_state
