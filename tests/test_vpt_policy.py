@@ -7,7 +7,13 @@ import torch
 from conftest import load_parity
 
 from steve1.vpt.config import POLICY_SIZES, TINY_CONFIG
-from steve1.vpt.policy import VPTPolicy, action_log_prob, behaviour_cloning_loss, detach_state, state_dict_numel
+from steve1.vpt.policy import (
+    VPTPolicy,
+    action_log_prob,
+    behaviour_cloning_loss,
+    detach_state,
+    state_dict_numel,
+)
 from steve1.vpt.sampling import gumbel_argmax, sample_actions
 from steve1.vpt.weights import load_policy_weights
 
@@ -84,11 +90,13 @@ def test_mid_call_first_ignored_by_default_and_honoured_on_request(policy):
     first[1, 3] = True
     none = policy(img, torch.zeros_like(first), past.state, goal=goal)
     faithful = policy(img, first, past.state, goal=goal)
-    torch.testing.assert_close(faithful.logp_buttons, none.logp_buttons, rtol=0, atol=0)  # the reference quirk
+    # the reference quirk: a flag after step 0 changes nothing
+    torch.testing.assert_close(faithful.logp_buttons, none.logp_buttons, rtol=0, atol=0)
     honoured = policy(img, first, past.state, goal=goal, honour_every_first=True)
     a = policy(img[:, :3], first[:, :3], past.state, goal=goal[:, :3])  # same as two calls split at the flag
     b = policy(img[:, 3:], first[:, 3:], a.state, goal=goal[:, 3:])
-    torch.testing.assert_close(honoured.logp_buttons, torch.cat([a.logp_buttons, b.logp_buttons], 1), rtol=0, atol=ATOL)
+    split = torch.cat([a.logp_buttons, b.logp_buttons], 1)
+    torch.testing.assert_close(honoured.logp_buttons, split, rtol=0, atol=ATOL)
     _assert_states_close(honoured.state, b.state)
     assert (honoured.logp_buttons[1, 3:] - none.logp_buttons[1, 3:]).abs().max() > 1e-3
 
