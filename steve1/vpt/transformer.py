@@ -13,6 +13,8 @@ Reference quirks kept (vpt-mineclip.md §A.5, §A.11):
   * the attention sub-layer's skip connection carries LayerNorm(x), not x (y = LN(x) + attn(LN(x)));
   * `first` is honoured only at step 0 of a call (a `first` later in the call is ignored) unless the caller
     passes `honour_every_first=True`, an opt-in extension that resets memory at every flagged step.
+Difference (no effect in fp32): attention logits and the softmax are always computed in float32, as original
+VPT; STEVE-1's vendored copy computed them in the autocast dtype, where the -1e9 mask becomes -inf in fp16.
 """
 from __future__ import annotations
 
