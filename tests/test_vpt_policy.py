@@ -16,6 +16,7 @@ from steve1.vpt.policy import (
 )
 from steve1.vpt.sampling import gumbel_argmax, sample_actions
 from steve1.vpt.small_batch_linear import SmallBatchLinear
+from steve1.vpt.transformer import MemoryAttention
 from steve1.vpt.weights import load_policy_weights
 
 ATOL = 1e-4
@@ -240,11 +241,30 @@ def test_bf16_policy_runs_and_stays_close_to_fp32(policy):
 
 @pytest.mark.parametrize("rows", [1, 2, 3, 8, 9])
 @pytest.mark.parametrize("bias", [True, False])
-def test_small_batch_linear_equals_linear(rows, bias):
-    layer = SmallBatchLinear(96, 600, bias=bias)  # 600 outputs: two full weight blocks and a partial one
-    x = torch.randn(rows, 1, 96)
+@pytest.mark.parametrize("n_in", [96, 4100])  # 4100 > WIDE_IN: the L2-blocked path (blocks of 63 rows)
+def test_small_batch_linear_equals_linear(rows, bias, n_in):
+    layer = SmallBatchLinear(n_in, 600, bias=bias)
+    x = torch.randn(rows, 1, n_in)
     with torch.no_grad():
         torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))
     y = layer(x)  # with autograd it is the plain F.linear path and gradients flow
     y.sum().backward()
     assert layer.weight.grad is not None and y.shape == (rows, 1, 600)
+
+
+@pytest.mark.parametrize("fresh", [True, False])
+@torch.no_grad()
+def test_single_step_attention_equals_the_chunk_path(fresh):
+    attn = MemoryAttention(hidsize=32, heads=4, maxlen=6)
+    g = torch.Generator().manual_seed(3)
+    for p in attn.parameters():
+        p.copy_(torch.randn(p.shape, generator=g))
+    B = 4
+    h = torch.randn(B, 1, 32, generator=g)
+    episode = torch.tensor([[0], [1], [0], [1]])  # rows 1 and 3 start a new episode
+    mask = None if fresh else torch.rand(B, 1, 6, generator=g) > 0.3
+    state = (mask, (torch.randn(B, 6, 32, generator=g), torch.randn(B, 6, 32, generator=g)))
+    out_a, (mask_a, (k_a, v_a)) = attn._single_step(h, episode, state)
+    out_b, (mask_b, (k_b, v_b)) = attn._chunk(h, episode, state)
+    torch.testing.assert_close(out_a, out_b, rtol=1e-5, atol=1e-5)
+    assert torch.equal(mask_a, mask_b) and torch.equal(k_a, k_b) and torch.equal(v_a, v_b)

@@ -1,11 +1,15 @@
-"""`nn.Linear` that stays fast for the 2-8 rows of a guided step on CPU.
+"""`nn.Linear` that stays fast for the 2 rows of a batch-1 guided step on CPU.
 
-On CPU, MKL's sgemm with very few rows (M = 2..8) runs 2-3x slower than the matrix-vector product it reduces
-to, so a guided step (2 rows: conditional + unconditional) would pay far more than one extra row. For those
-shapes, without autograd, `SmallBatchLinear` walks the weight in row blocks small enough to stay in cache and
-runs one matrix-vector product per input row on each block: the weight is read from memory once for all rows.
-Everything else (GPU, training, larger batches) is plain `F.linear`. Results equal `F.linear` up to float32
-summation order.
+A guided step for one world runs the transformer and heads on 2 rows (conditional + unconditional). Each
+layer's weight is far larger than the caches, so a 1-row step costs one read of the weight (a gemv); a 2-row
+step should cost the same. On CPU, MKL's `x @ W.T` with 2 rows runs ~2x slower than that gemv. Measured on
+the 2x model's shapes (1 thread, weights cold in cache), two ways reach gemv speed:
+  * `W @ x.T` (the weight-major product, N = 2 columns): within ~10% of one gemv for in_features <= 4096;
+  * for wider inputs (mlp1: 8192 -> 2048), where that product is slow too: the weight is walked in row
+    blocks that fit in L2 and one matrix-vector product per row runs on each block (the weight is read from
+    memory once for both rows).
+For 3 or more rows plain `F.linear` is as fast or faster, so everything else (GPU, training, other batch
+sizes, bf16) is `F.linear`. Results equal `F.linear` up to float32 summation order.
 """
 from __future__ import annotations
 
@@ -13,26 +17,31 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-MAX_ROWS = 8  # above this, gemm is efficient enough
+PAIR = 2  # rows of a batch-1 guided step
 MIN_OUT = 256  # narrow layers are cheap either way
-BLOCK_ROWS = 256  # weight rows per block: 256 x 2048 fp32 = 2 MiB, cache-resident while every row uses it
+WIDE_IN = 4096  # above this many input features, the L2-blocked matrix-vector products win
+BLOCK_BYTES = 1 << 20  # weight bytes per block in the blocked path (stays in a 1 MiB share of L2)
 
 
 def small_batch_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    rows = x.numel() // x.shape[-1] if x.shape[-1] else 0
-    n_out = weight.shape[0]
+    n_out, n_in = weight.shape
+    rows = x.numel() // n_in if n_in else 0
     if (
-        rows < 2 or rows > MAX_ROWS or n_out < MIN_OUT or x.device.type != "cpu"
+        rows != PAIR or n_out < MIN_OUT or x.device.type != "cpu"
         or x.dtype != torch.float32 or weight.dtype != torch.float32
         or (torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad))
     ):
         return F.linear(x, weight, bias)
-    x2 = x.reshape(rows, -1)  # (rows, in)
-    out = torch.empty(rows, n_out, dtype=x.dtype)  # (rows, out)
-    for s in range(0, n_out, BLOCK_ROWS):
-        e = min(s + BLOCK_ROWS, n_out)
-        w = weight[s:e]
-        for r in range(rows):
+    x2 = x.reshape(PAIR, n_in)  # (2, in)
+    if n_in <= WIDE_IN:
+        out_t = weight @ x2.T if bias is None else torch.addmm(bias[:, None], weight, x2.T)  # (out, 2)
+        return out_t.T.contiguous().view(*x.shape[:-1], n_out)
+    out = torch.empty(PAIR, n_out, dtype=x.dtype)  # (2, out)
+    block = max(16, BLOCK_BYTES // (n_in * weight.element_size()))
+    for s in range(0, n_out, block):
+        e = min(s + block, n_out)
+        w = weight[s:e]  # (block, in): read from memory once, then from cache for the second row
+        for r in range(PAIR):
             if bias is None:
                 torch.mv(w, x2[r], out=out[r, s:e])
             else:

@@ -85,6 +85,14 @@ class MemoryAttention(nn.Module):
         self, h: torch.Tensor, episode: torch.Tensor, state: LayerState
     ) -> tuple[torch.Tensor, LayerState]:
         """h (B, t, E) normalised input; episode (B, t) from `episode_index`; state of this layer."""
+        if h.shape[1] == 1 and self.maxlen > 1:
+            return self._single_step(h, episode, state)
+        return self._chunk(h, episode, state)
+
+    def _chunk(
+        self, h: torch.Tensor, episode: torch.Tensor, state: LayerState
+    ) -> tuple[torch.Tensor, LayerState]:
+        """Any t: the clipped-causal band and relative bias as (t, maxlen + t) tables."""
         w = self.orc_block
         B, t, E = h.shape
         H, maxlen = self.heads, self.maxlen
@@ -128,6 +136,50 @@ class MemoryAttention(nn.Module):
             dim=2,
         )  # (B, 1, maxlen)
         return out, (new_mask, (k_full[:, -maxlen:], v_full[:, -maxlen:]))
+
+
+    def _single_step(
+        self, h: torch.Tensor, episode: torch.Tensor, state: LayerState
+    ) -> tuple[torch.Tensor, LayerState]:
+        """`forward` for t = 1 (every agent step), with the band tables reduced to vectors.
+
+        The query sits at key position maxlen of [maxlen cached, 1 new]; the band (distance < maxlen) drops
+        cached key 0, so the keys it sees are exactly the next cache [cached 1..maxlen-1, new], at distances
+        maxlen-1 .. 0 (the relative bias reversed). Cached keys are masked (additively, as `forward`) when
+        invalid or when this step starts an episode; the new key is always visible. Dropping key 0, whose
+        weight in `forward` is exp(-1e9) = 0, leaves the result unchanged up to float32 summation order.
+        """
+        w = self.orc_block
+        B, _, E = h.shape
+        H, maxlen = self.heads, self.maxlen
+        D = E // H
+        state_mask, (k_cache, v_cache) = state
+        x = h[:, 0]  # (B, E)
+        q = w.q_layer(x)  # (B, E)
+        k_next = torch.cat([k_cache[:, 1:].to(h.dtype), w.k_layer(x)[:, None]], dim=1)  # (B, maxlen, E)
+        v_next = torch.cat([v_cache[:, 1:].to(h.dtype), w.v_layer(x)[:, None]], dim=1)  # (B, maxlen, E)
+
+        new_episode = episode[:, 0] != 0  # (B,)
+        if state_mask is None:
+            cache_ok = torch.zeros(B, maxlen - 1, dtype=torch.bool, device=h.device)
+        else:
+            cache_ok = state_mask[:, 0, 1:] & ~new_episode[:, None]  # (B, maxlen - 1)
+        allowed = F.pad(cache_ok, (0, 1), value=True)  # (B, maxlen): the new key is always visible
+
+        r = w.r_layer(x).float().view(B, H, N_REL_BASIS)  # (B, H, 10)
+        rel = (r @ w.b_nd.float()).flip(-1).transpose(1, 2)  # (B, maxlen, H): key j is at distance maxlen-1-j
+        bias = rel + torch.where(allowed, 0.0, MASKED_LOGIT)[:, :, None]  # (B, maxlen, H) float32
+
+        # Per-(row, head) dot products as multiply + sum over the cache's own layout: a bmm would first
+        # copy the (B, maxlen, H, D) cache into head-major order, which costs more than the product.
+        keys = k_next.view(B, maxlen, H, D).float()
+        logits = bias + (keys * q.float().view(B, 1, H, D)).sum(-1) / D  # (B, maxlen, H)
+        weights = torch.softmax(logits, dim=1).to(v_next.dtype)  # (B, maxlen, H)
+        attn = (weights[..., None] * v_next.view(B, maxlen, H, D)).sum(1)  # (B, H, D)
+        out = w.proj_layer(attn.view(B, E))[:, None]  # (B, 1, E)
+
+        new_mask = torch.cat([cache_ok, torch.ones(B, 1, dtype=torch.bool, device=h.device)], dim=1)
+        return out, (new_mask[:, None], (k_next, v_next))
 
 
 class RecurrentBlock(nn.Module):
