@@ -9,6 +9,10 @@ guided steps are interleaved and the median is reported. Guided = `guided_step` 
 unguided = one plain `forward` step with a goal (B rows). At batch 8 it also times 8 separate batch-1 guided
 steps, to show what batching the worlds buys.
 
+Threads: on a machine whose load average already exceeds its core count, torch's default (one thread per
+core) makes every step wait for descheduled OpenMP threads (measured: 2x 640 ms wall per guided step with 2
+threads vs 126 ms with 1, load average 4-7 on 2 cores), so the default then is 1 thread.
+
 Every step is timed twice: wall clock and the process's CPU time (`time.process_time`, all threads). On a
 machine shared with other jobs, wall time counts the time spent waiting for a core, so `--basis auto` reports
 CPU time when the 1-minute load average exceeds the core count (on CUDA always wall time); the line before
@@ -105,13 +109,17 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps-b8", type=int, default=10, help="timed batch-8 steps (median)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--cond-scale", type=float, default=6.0)
-    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (default: 1 when the load average exceeds the core count, "
+                         "else torch's choice)")
     ap.add_argument("--basis", choices=("auto", "wall", "cpu"), default="auto",
                     help="headline timing: wall clock or process CPU time (auto: CPU time when overloaded)")
     args = ap.parse_args(argv)
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    elif args.device == "cpu" and os.getloadavg()[0] > (os.cpu_count() or 1):
+        torch.set_num_threads(1)  # on a busy machine extra threads only wait for each other (2x slower)
     device = torch.device(args.device)
     policy = VPTPolicy(policy_config(args.size), goal_dim=GOAL_DIM)
     if args.weights:
