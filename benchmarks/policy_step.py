@@ -10,8 +10,8 @@ unguided = one plain `forward` step with a goal (B rows). At batch 8 it also tim
 steps, to show what batching the worlds buys.
 
 Threads: on a machine whose load average already exceeds its core count, torch's default (one thread per
-core) makes every step wait for descheduled OpenMP threads (measured: 2x 640 ms wall per guided step with 2
-threads vs 126 ms with 1, load average 4-7 on 2 cores), so the default then is 1 thread.
+core) makes every step wait for descheduled OpenMP threads (measured on the 2x model, load average 4-7 on
+2 cores: 640 ms wall per guided step with 2 threads, 126 ms with 1), so the default then is 1 thread.
 
 Every step is timed twice: wall clock and the process's CPU time (`time.process_time`, all threads). On a
 machine shared with other jobs, wall time counts the time spent waiting for a core, so `--basis auto` reports
