@@ -116,13 +116,15 @@ class HindsightConfig:
 
 def stack_embeds(embeds: Sequence, length: int) -> np.ndarray:
     """Episode embeds (None for the first steps, else (1, 512)) -> (length, 512) float32, zeros where None."""
-    out = np.zeros((length, EMBED_DIM), dtype=np.float32)
     if len(embeds) < length:
         raise ValueError(f"episode has {len(embeds)} embeds but length {length}; the episode is inconsistent")
-    for t in range(length):
-        e = embeds[t]
-        if e is not None:
-            out[t] = np.asarray(e, dtype=np.float32).reshape(EMBED_DIM)
+    present = [t for t in range(length) if embeds[t] is not None]
+    out = np.zeros((length, EMBED_DIM), dtype=np.float32)
+    if present:
+        values = np.stack([np.asarray(embeds[t], dtype=np.float32).reshape(-1) for t in present])
+        if values.shape[1] != EMBED_DIM:
+            raise ValueError(f"episode embeds have {values.shape[1]} values per step; expected {EMBED_DIM}")
+        out[present] = values
     return out
 
 
@@ -175,7 +177,7 @@ class HindsightDataset(torch.utils.data.Dataset):
         min_len = min_episode_length(config.seq_len, config.min_btwn_goals)
         windows, lengths = [], []
         self.skipped_episodes = 0
-        for i, ep in enumerate(episodes):
+        for i in range(len(episodes)):
             n = len(self._episode(i))
             lengths.append(n)
             if n < min_len:
@@ -256,6 +258,8 @@ def load_sampling(sampling_dir: str | Path, name: str) -> tuple[list[str], list[
     for split in ("train", "val"):
         path = Path(sampling_dir) / f"{name}_{split}.txt"
         if not path.is_file():
-            raise FileNotFoundError(f"sampling file {path} not found; generate the sampling first (train/2_*)")
+            raise FileNotFoundError(
+                f"sampling file {path} not found; generate the sampling first (train/2_*)"
+            )
         out.append([line.strip() for line in path.read_text().splitlines() if line.strip()])
     return out[0], out[1]

@@ -36,7 +36,8 @@ class InMemoryEpisode:
         return np.broadcast_to(colours[:, None, None, :], (end - start, 128, 128, 3)).copy()
 
     def actions(self) -> list[dict]:
-        return [{"buttons": int(b), "camera": int(c)} for b, c in zip(self._buttons, self._camera, strict=True)]
+        pairs = zip(self._buttons, self._camera, strict=True)
+        return [{"buttons": int(b), "camera": int(c)} for b, c in pairs]
 
     def embeds(self) -> list:
         return self._embeds

@@ -1,7 +1,8 @@
 """Atomic training checkpoints: one directory per save, `latest` names the newest complete one.
 
 Layout of `<checkpoint_dir>/step_<n>/`: `model.pt` (policy state dict), `optimizer.pt`, and one
-`trainer_rank<r>.pt` per process (counters, RNG states, carried recurrent state, gradients accumulated so far).
+`trainer_rank<r>.pt` per process (counters, RNG states, carried recurrent state, gradients accumulated so
+far).
 Every rank writes into a hidden `.step_<n>.partial` directory; the main process renames it into place and only
 then rewrites `latest`, so a kill at any moment leaves the previous checkpoint intact.
 """

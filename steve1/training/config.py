@@ -58,7 +58,8 @@ class TrainConfig:
         if self.T % self.trunc_t != 0:
             raise ValueError(f"T={self.T} must be a multiple of trunc_t={self.trunc_t} (the chunk length)")
         for name in ("T", "trunc_t", "batch_size", "gradient_accumulation_steps", "n_frames", "log_freq",
-                     "save_freq", "val_freq", "val_freq_begin", "snapshot_every_n_frames", "keep_checkpoints"):
+                     "save_freq", "val_freq", "val_freq_begin", "snapshot_every_n_frames",
+                     "keep_checkpoints"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         if self.warmup_frames < 0 or self.num_workers < 0:
@@ -69,19 +70,46 @@ class TrainConfig:
         return self.T // self.trunc_t
 
 
+def _coerce(name: str, hint: str, value):
+    """YAML/CLI value -> the field's type (YAML 1.1 reads `1e-4` as a string; `none` means None)."""
+    if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and "None" in hint):
+        return None
+    try:
+        if hint.startswith("bool"):
+            if isinstance(value, str):
+                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                    raise ValueError(value)
+                return value.lower() in ("true", "1", "yes")
+            return bool(value)
+        if hint.startswith("int"):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError(value)
+            return int(float(value)) if isinstance(value, str) else int(value)
+        if hint.startswith("float"):
+            return float(value)
+        if hint.startswith("str"):
+            return str(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"training config {name}={value!r} is not a valid {hint}") from None
+    return value
+
+
 def load_config(name_or_path: str | Path, **overrides) -> TrainConfig:
     """`tiny` / `small` / `paper` (configs/train_<name>.yaml) or a YAML path; `overrides` win."""
     path = Path(name_or_path)
     if not path.suffix:
         path = CONFIGS_DIR / f"train_{name_or_path}.yaml"
     if not path.is_file():
-        raise FileNotFoundError(f"training config {path} not found (names: tiny, small, paper, or a .yaml path)")
+        raise FileNotFoundError(
+            f"training config {path} not found (names: tiny, small, paper, or a .yaml path)"
+        )
     values = yaml.safe_load(path.read_text()) or {}
     values.update(overrides)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)
     if unknown:
         raise ValueError(f"unknown training config keys in {path}: {unknown}; known keys: {sorted(known)}")
-    cfg = TrainConfig(**values)
+    hints = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
+    cfg = TrainConfig(**{k: _coerce(k, hints[k], v) for k, v in values.items()})
     cfg.validate()
     return cfg

@@ -21,7 +21,9 @@ def build_policy(policy: str, in_weights: str | None) -> nn.Module:
     model = VPTPolicy(policy_config(policy), goal_dim=GOAL_DIM)
     if in_weights:
         if not Path(in_weights).is_file():
-            raise FileNotFoundError(f"in_weights {in_weights} not found; run download_weights.sh or fix the path")
+            raise FileNotFoundError(
+                f"in_weights {in_weights} not found; run download_weights.sh or fix the path"
+            )
         load_policy_weights(model, in_weights, allow_missing_goal_layer=True)
     return model
 

@@ -1,6 +1,6 @@
 """Learning rate as a function of frames processed (steve1.md §6.4): linear warm-up, then cosine to zero at
-`cosine_end_factor` (1.1) times the frame budget; training stops at the budget, so the last LR is ~2.45% of the
-maximum, as in the original."""
+`cosine_end_factor` (1.1) times the frame budget; training stops at the budget, so the last LR is ~2.45% of
+the maximum, as in the original."""
 from __future__ import annotations
 
 import math
@@ -9,7 +9,11 @@ COSINE_END_FACTOR = 1.1  # the original's cosine reaches zero at 110% of n_frame
 
 
 def learning_rate(
-    frames: int, lr_max: float, warmup_frames: int, n_frames: int, cosine_end_factor: float = COSINE_END_FACTOR
+    frames: int,
+    lr_max: float,
+    warmup_frames: int,
+    n_frames: int,
+    cosine_end_factor: float = COSINE_END_FACTOR,
 ) -> float:
     end = cosine_end_factor * n_frames
     if frames < warmup_frames:

@@ -1,4 +1,6 @@
-"""Entry point: `accelerate launch [accelerate flags] -m steve1.training.train --config paper [--key value ...]`.
+"""Entry point of policy training:
+
+    accelerate launch [accelerate flags] -m steve1.training.train --config paper [--key value ...]
 
 Any field of `TrainConfig` can be overridden on the command line (`--batch_size 8`, `--wandb true`,
 `--in_weights none`). With no accelerate config the same command runs on one CPU or GPU.
@@ -10,14 +12,7 @@ import dataclasses
 import sys
 import typing
 
-import yaml
-
 from steve1.training.config import TrainConfig, load_config
-
-
-def _parse_value(text: str):
-    value = yaml.safe_load(text)
-    return None if isinstance(value, str) and value.lower() in ("none", "null") else value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     for field in dataclasses.fields(TrainConfig):
         if field.name == "extra":
             continue
-        parser.add_argument(f"--{field.name}", type=_parse_value, default=argparse.SUPPRESS,
+        parser.add_argument(f"--{field.name}", default=argparse.SUPPRESS, metavar=field.name.upper(),
                             help=f"override ({hints[field.name]})")
     return parser
 

@@ -10,8 +10,8 @@ Differences from the original, all fixes of steve1.md §11:
   accumulation block, so only one chunk in four counted); clipping runs on the accumulated gradient only;
 - resuming continues exactly: data position, optimizer, LR schedule, RNG states, the carried recurrent state
   and any partially accumulated gradients are in an atomic checkpoint, written at any micro-step;
-- the final weights are written to `out_weights` itself (plus `_latest`, `_best`, `_snapshot_<frames>`), in the
-  released key layout (no `policy.` prefix);
+- the final weights are written to `out_weights` itself (plus `_latest`, `_best`, `_snapshot_<frames>`), in
+  the released key layout (no `policy.` prefix);
 - empty loaders and `T % trunc_t != 0` give clear errors; validation is deterministic (fixed goals per run);
 - wandb is off unless asked.
 """
@@ -158,7 +158,8 @@ class Trainer:
         c = self.cfg
         return {"T": c.T, "trunc_t": c.trunc_t, "batch_size": c.batch_size,
                 "gradient_accumulation_steps": c.gradient_accumulation_steps,
-                "num_processes": self.acc.num_processes, "seed": c.seed, "n_train_sequences": len(self.train_set)}
+                "num_processes": self.acc.num_processes, "seed": c.seed,
+                "n_train_sequences": len(self.train_set)}
 
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.acc.device, non_blocking=True) for k, v in batch.items()}
@@ -166,7 +167,7 @@ class Trainer:
     def _initial_state(self, batch_size: int) -> Any:
         return tree_map(lambda t: t.to(self.acc.device), self.policy.initial_state(batch_size))
 
-    def _loader(self, dataset: HindsightDataset, sampler: ResumableBatchSampler) -> torch.utils.data.DataLoader:
+    def _loader(self, dataset: HindsightDataset, sampler: ResumableBatchSampler):
         workers = self.cfg.num_workers
         return torch.utils.data.DataLoader(
             dataset, batch_sampler=sampler, num_workers=workers, pin_memory=self.acc.device.type == "cuda",
@@ -183,7 +184,8 @@ class Trainer:
         bar = tqdm(total=batches_total * cpb, initial=self.n_steps, unit="chunk", dynamic_ncols=True,
                    disable=not (cfg.progress_bar and self.acc.is_main_process))
         if self.acc.is_main_process and self.n_steps == 0:
-            bar.write(f"training: {len(self.train_set)} train / {len(self.val_set)} val sequences of T={cfg.T}, "
+            bar.write(f"training: {len(self.train_set)} train / {len(self.val_set)} val sequences of "
+                      f"T={cfg.T}, "
                       f"{self.frames_per_step * cfg.gradient_accumulation_steps} frames per update")
         done = False
         while not done:
@@ -225,7 +227,8 @@ class Trainer:
             else contextlib.nullcontext()
         with no_sync:
             out = self.model(batch["img"][:, sl], batch["first"][:, sl], self.state, batch["goal"][:, sl])
-            loss = chunk_loss(out.logp_buttons, out.logp_camera, batch["buttons"][:, sl], batch["camera"][:, sl])
+            loss = chunk_loss(out.logp_buttons, out.logp_camera,
+                              batch["buttons"][:, sl], batch["camera"][:, sl])
             self.acc.backward(loss / accum)
         self.state = detach_state(out.state)
         value = loss.item()
@@ -242,7 +245,8 @@ class Trainer:
         that is the original's `n_steps * frames_per_step` before the step)."""
         cfg = self.cfg
         window_start = (self.n_steps // cfg.gradient_accumulation_steps) * cfg.gradient_accumulation_steps
-        lr = learning_rate(window_start * self.frames_per_step, cfg.learning_rate, cfg.warmup_frames, cfg.n_frames)
+        lr = learning_rate(window_start * self.frames_per_step, cfg.learning_rate, cfg.warmup_frames,
+                           cfg.n_frames)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.lr = lr
@@ -277,7 +281,8 @@ class Trainer:
         loss = sum(self._log_losses) / max(len(self._log_losses), 1)
         self._log_losses = []
         metrics = {"loss": loss, "step": self.n_steps, "processed_frames": self.frames,
-                   "epoch": self.n_steps / (self.train_sampler.batches_per_epoch * self.cfg.chunks_per_sequence),
+                   "epoch":
+                       self.n_steps / (self.train_sampler.batches_per_epoch * self.cfg.chunks_per_sequence),
                    "learning_rate": getattr(self, "lr", 0.0), "grad_l2_norm": self.last_grad_norm,
                    "frames_per_s": fps}
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{metrics['learning_rate']:.2e}")
