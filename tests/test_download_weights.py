@@ -71,7 +71,8 @@ def test_downloads_record_and_verify(server, tmp_path):
     assert weights.read_bytes() == FILES["models/rl-from-foundation-2x.weights"]
     assert (tmp_path / "prior_dataset/data.pkl").read_bytes() == FILES["gd/18JKzIwHmFBrAjfiRNobtwkN7zhwQc7IO"]
     record = (tmp_path / "weights/checksums.md5").read_text()
-    assert hashlib.md5(weights.read_bytes()).hexdigest() + " weights/vpt/rl-from-foundation-2x.weights" in record
+    digest = hashlib.md5(weights.read_bytes()).hexdigest()
+    assert f"{digest} weights/vpt/rl-from-foundation-2x.weights" in record
     assert not list(tmp_path.rglob("*.part"))
 
     # A second run downloads nothing and verifies every file.

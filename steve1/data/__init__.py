@@ -1,1 +1,1 @@
-"""Episodes on disk, contractor conversion, mixed-agent generation, samplings, hindsight-relabeled datasets."""
+"""Episodes on disk, contractor conversion, mixed-agent generation, samplings, hindsight datasets."""
