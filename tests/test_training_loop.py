@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import NamedTuple
 
 import pytest
 import torch
@@ -11,6 +12,12 @@ from steve1.data.hindsight_synthetic import encoded_actions, synthetic_episodes
 from steve1.training import trainer as trainer_module
 from steve1.training.config import TrainConfig, load_config
 from steve1.training.trainer import Trainer, weights_path
+
+
+class Out(NamedTuple):  # a tuple, so DDP can find the output tensors (as the VPT policy's PolicyOutput)
+    logp_camera: torch.Tensor
+    logp_buttons: torch.Tensor
+    state: list
 
 
 class TinyRecurrentPolicy(nn.Module):
@@ -34,11 +41,7 @@ class TinyRecurrentPolicy(nn.Module):
         h0 = h0 * (~first[:, 0]).float()[None, :, None]  # first=True starts the sequence fresh
         y, h = self.rnn(x, h0)
         y = self.ln(y)
-        out = type("Out", (), {})()
-        out.logp_camera = torch.log_softmax(self.camera(y), -1)
-        out.logp_buttons = torch.log_softmax(self.buttons(y), -1)
-        out.state = [(None, (h,))]
-        return out
+        return Out(torch.log_softmax(self.camera(y), -1), torch.log_softmax(self.buttons(y), -1), [(None, (h,))])
 
 
 @pytest.fixture(autouse=True)
