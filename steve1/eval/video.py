@@ -1,0 +1,157 @@
+"""Write episode videos (mp4, FourCC mp4v, atomically) with an optional prompt overlay, and read them back.
+
+Also the interactive session's display frame: the 640×360 game view next to a 320-px black panel holding the
+prompt in white, vertically centred (960×360 in all), as the original's `run_interactive.py`.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from steve1.utils.atomic import atomic_path, atomic_write_text
+
+FOURCC = "mp4v"
+PAPER_VIDEO_FPS = 30  # run_agent.py's videos (the game runs at 20 steps/s, so they play 1.5× fast)
+INTERACTIVE_VIDEO_FPS = 20
+PANEL_WIDTH = 320
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+FONT_THICKNESS = 2
+
+
+class VideoError(ValueError):
+    """A video could not be written or read."""
+
+
+def _check_frame(frame: np.ndarray, i: int, shape: tuple | None) -> np.ndarray:
+    frame = np.asarray(frame)
+    if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
+        raise VideoError(f"frame {i} must be an (H, W, 3) uint8 RGB array, got {frame.shape} {frame.dtype}")
+    if shape is not None and frame.shape != shape:
+        raise VideoError(f"frame {i} has shape {frame.shape}, but the video's frames are {shape}")
+    return frame
+
+
+def fitted_font_scale(text: str, width: int, thickness: int = FONT_THICKNESS) -> float:
+    """Largest font scale (steps of 0.1 from 0.1) whose text width stays within width − width // 5."""
+    target = width - width // 5
+    scale = 0.1
+    while cv2.getTextSize(text, FONT, round(scale + 0.1, 1), thickness)[0][0] <= target:
+        scale = round(scale + 0.1, 1)
+        if scale >= 10:
+            break
+    return scale
+
+
+def overlay_text(frame: np.ndarray, text: str, thickness: int = 1) -> np.ndarray:
+    """A copy of an (H, W, 3) frame with `text` in white on a dark band at the top, fitted to the width."""
+    out = np.array(frame, copy=True)
+    if not text:
+        return out
+    h, w = out.shape[:2]
+    scale = min(fitted_font_scale(text, w, thickness), max(0.1, h / 200))
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
+    band = min(h, th + base + 6)
+    out[:band] = (out[:band] * 0.35).astype(np.uint8)
+    cv2.putText(out, text, ((w - tw) // 2, th + 3), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    return out
+
+
+def prompt_panel(text: str, height: int = 360, width: int = PANEL_WIDTH) -> np.ndarray:
+    """(height, width, 3) uint8 black panel with `text` in white, horizontally and vertically centred.
+
+    One line, font scale fitted as the original (grows by 0.1 until the text reaches width − width // 5).
+    """
+    panel = np.zeros((height, width, 3), np.uint8)
+    if not text:
+        return panel
+    scale = fitted_font_scale(text, width)
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, FONT_THICKNESS)
+    # centre the box from the cap line (baseline − th) to the descender line (baseline + base)
+    origin = ((width - tw) // 2, (height + th - base) // 2)
+    cv2.putText(panel, text, origin, FONT, scale, (255, 255, 255), FONT_THICKNESS, cv2.LINE_AA)
+    return panel
+
+
+def frame_with_prompt_panel(frame: np.ndarray, text: str, panel_width: int = PANEL_WIDTH) -> np.ndarray:
+    """The interactive display: (H, W, 3) RGB frame ‖ prompt panel -> (H, W + panel_width, 3)."""
+    frame = _check_frame(frame, 0, None)
+    return np.concatenate([frame, prompt_panel(text, frame.shape[0], panel_width)], axis=1)
+
+
+def write_video(frames: np.ndarray | Iterable[np.ndarray], path: str | Path, fps: float = PAPER_VIDEO_FPS,
+                text: str | Sequence[str] | None = None) -> Path:
+    """Write RGB frames ((N, H, W, 3) uint8, or an iterable of (H, W, 3)) to an mp4 at `fps`.
+
+    `text`: one prompt for the whole video or one per frame, drawn at the top of each frame. The file appears
+    only when complete (written under a temporary name, then renamed).
+    """
+    path = Path(path)
+    if fps <= 0:
+        raise VideoError(f"fps must be positive, got {fps}")
+    per_frame = None if text is None or isinstance(text, str) else list(text)
+    n_written, shape = 0, None
+    with atomic_path(path) as tmp:
+        writer = None
+        try:
+            for i, frame in enumerate(frames):
+                frame = _check_frame(frame, i, shape)
+                if writer is None:
+                    shape = frame.shape
+                    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*FOURCC), float(fps),
+                                             (shape[1], shape[0]))
+                    if not writer.isOpened():
+                        raise VideoError(f"OpenCV cannot open an {FOURCC} writer for {path}")
+                label = text if per_frame is None else per_frame[i] if i < len(per_frame) else None
+                if label is None and per_frame is not None:
+                    raise VideoError(f"text has {len(per_frame)} entries but there are more frames")
+                if label:
+                    frame = overlay_text(frame, label)
+                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+                n_written += 1
+        finally:
+            if writer is not None:
+                writer.release()
+        if n_written == 0:
+            raise VideoError(f"no frames to write to {path}")
+        if per_frame is not None and len(per_frame) != n_written:
+            raise VideoError(f"text has {len(per_frame)} entries for {n_written} frames")
+    return path
+
+
+def read_video(path: str | Path) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB frames of a video file; a clear error if it is missing, unreadable or empty."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"video {path} not found")
+    cap = cv2.VideoCapture(str(path))
+    frames = []
+    try:
+        if not cap.isOpened():
+            raise VideoError(f"{path} is not a readable video (corrupt or not a video file)")
+        while True:
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+    finally:
+        cap.release()
+    if not frames:
+        raise VideoError(f"{path} holds no decodable frames (corrupt or truncated video)")
+    return np.stack(frames)
+
+
+def save_interactive_recording(frames: Sequence[np.ndarray], prompts: Sequence[str], stem: str | Path,
+                               fps: float = INTERACTIVE_VIDEO_FPS) -> tuple[Path, Path]:
+    """The interactive session's "save video": `<stem>.mp4` of the display frames and `<stem>.json`, the
+    list of the prompt active at each frame (as the original). Returns both paths."""
+    if len(frames) != len(prompts):
+        raise VideoError(f"{len(frames)} frames but {len(prompts)} prompts; record one prompt per frame")
+    stem = Path(stem)
+    video = write_video(frames, stem.with_name(stem.name + ".mp4"), fps=fps)
+    log = stem.with_name(stem.name + ".json")
+    atomic_write_text(log, json.dumps(list(prompts)))
+    return video, log
