@@ -41,7 +41,8 @@ class TinyRecurrentPolicy(nn.Module):
         h0 = h0 * (~first[:, 0]).float()[None, :, None]  # first=True starts the sequence fresh
         y, h = self.rnn(x, h0)
         y = self.ln(y)
-        return Out(torch.log_softmax(self.camera(y), -1), torch.log_softmax(self.buttons(y), -1), [(None, (h,))])
+        logp_camera = torch.log_softmax(self.camera(y), -1)
+        return Out(logp_camera, torch.log_softmax(self.buttons(y), -1), [(None, (h,))])
 
 
 @pytest.fixture(autouse=True)
