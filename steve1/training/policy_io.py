@@ -8,15 +8,15 @@ from typing import Any
 import torch
 from torch import nn
 
-from steve1.utils.atomic import atomic_path
-
 GOAL_DIM = 512
 
 
 def build_policy(policy: str, in_weights: str | None) -> nn.Module:
     """The goal-conditioned VPT policy, initialised from a VPT/STEVE-1 `.weights` file when given (the new
     goal layer stays randomly initialised when the file is a plain VPT one)."""
-    from steve1.vpt import VPTPolicy, load_policy_weights, policy_config
+    from steve1.vpt.config import policy_config
+    from steve1.vpt.policy import VPTPolicy
+    from steve1.vpt.weights import load_policy_weights
 
     model = VPTPolicy(policy_config(policy), goal_dim=GOAL_DIM)
     if in_weights:
@@ -29,11 +29,10 @@ def build_policy(policy: str, in_weights: str | None) -> nn.Module:
 
 
 def save_weights(model: nn.Module, path: str | Path) -> None:
-    """Write the policy in the released layout (keys as in steve1.weights), atomically."""
-    from steve1.vpt import save_policy_weights
+    """Write the policy in the released layout (keys as in steve1.weights, no prefix), atomically."""
+    from steve1.vpt.weights import save_policy_weights
 
-    with atomic_path(path) as tmp:
-        save_policy_weights(model, tmp)
+    save_policy_weights(model, path)
 
 
 def tree_map(fn: Callable[[torch.Tensor], Any], tree: Any) -> Any:
