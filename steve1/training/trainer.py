@@ -286,6 +286,13 @@ class Trainer:
                    "learning_rate": getattr(self, "lr", 0.0), "grad_l2_norm": self.last_grad_norm,
                    "frames_per_s": fps}
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{metrics['learning_rate']:.2e}")
+        self._record(metrics)
+
+    def _record(self, metrics: dict) -> None:
+        """Append to `<checkpoint_dir>/metrics.jsonl` (steps redone after a resume appear again) and wandb."""
+        if self.acc.is_main_process:
+            with open(self.checkpoint_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(metrics) + "\n")
         if self.cfg.wandb:
             self.acc.log(metrics, step=self.n_steps)
 
@@ -309,8 +316,7 @@ class Trainer:
     def validate_and_keep_best(self) -> float:
         loss = self.validate()
         self.val_losses.append((self.n_steps, loss))
-        if self.cfg.wandb:
-            self.acc.log({"val_loss": loss}, step=self.n_steps)
+        self._record({"val_loss": loss, "step": self.n_steps, "processed_frames": self.frames})
         if loss < self.best_val_loss:
             self.best_val_loss = loss
             if self.acc.is_main_process:
