@@ -144,6 +144,8 @@ def test_resume_with_other_settings_is_refused(tmp_path):
     run(cfg)
     with pytest.raises(ValueError, match="was written by a run with"):
         run(dataclasses.replace(cfg, batch_size=1))
+    with pytest.raises(FileExistsError, match="resume is off"):
+        run(dataclasses.replace(cfg, resume=False))
 
 
 def test_bad_settings_give_clear_errors(tmp_path):

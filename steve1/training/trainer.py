@@ -138,10 +138,14 @@ class Trainer:
         if self.acc.is_main_process:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             Path(cfg.out_weights).parent.mkdir(parents=True, exist_ok=True)
-        if cfg.resume:
-            latest = ckpt.latest_checkpoint(self.checkpoint_dir)
-            if latest is not None:
-                self.load_checkpoint(latest)
+        latest = ckpt.latest_checkpoint(self.checkpoint_dir)
+        if latest is not None:
+            if not cfg.resume:
+                raise FileExistsError(
+                    f"{self.checkpoint_dir} holds a checkpoint ({latest.name}) and resume is off; resume it "
+                    f"(--resume true), or pick another checkpoint_dir, or delete that one to start afresh"
+                )
+            self.load_checkpoint(latest)
         if cfg.wandb:
             self._init_wandb()
 
