@@ -111,34 +111,6 @@ def test_accumulating_four_micro_batches_equals_one_four_times_larger(tmp_path):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
 
 
-class Killed(Exception):
-    pass
-
-
-def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path):
-    # 2 chunks per sequence, 3 micro-steps per update, checkpoints every 5 micro-steps: the checkpoint at
-    # step 5 falls inside a batch and inside an accumulation window; the kill at step 8 loses steps 6-8.
-    kw = dict(T=16, trunc_t=8, gradient_accumulation_steps=3, save_freq=5, n_frames=16 * 2 * 9,
-              val_freq_begin=7, val_freq=7, warmup_frames=100)
-    straight, _ = run(tiny_cfg(tmp_path / "straight", **kw))
-
-    def kill(tr):
-        if tr.n_steps == 8:
-            raise Killed
-
-    cfg = tiny_cfg(tmp_path / "killed", **kw)
-    with pytest.raises(Killed):
-        run(cfg, callbacks=[kill])
-    resumed, result = run(cfg)
-    assert result.n_steps == straight.n_steps == 18
-    for (name, a), b in zip(straight.policy.state_dict().items(), resumed.policy.state_dict().values(),
-                            strict=True):
-        assert torch.equal(a, b), name
-    for a, b in zip(straight.optimizer.state_dict()["state"].values(),
-                    resumed.optimizer.state_dict()["state"].values(), strict=True):
-        assert torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
-
-
 def test_resume_with_other_settings_is_refused(tmp_path):
     cfg = tiny_cfg(tmp_path, save_freq=2, n_frames=64)
     run(cfg)
