@@ -139,3 +139,14 @@ def test_train_script_is_valid_bash():
     script = Path(__file__).resolve().parents[1] / "train" / "3_train.sh"
     assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
     assert "accelerate launch" in script.read_text()
+
+
+def test_wandb_is_optional_with_a_clear_error(monkeypatch):
+    import sys
+
+    from steve1.training.trainer import _require_wandb
+
+    monkeypatch.setitem(sys.modules, "wandb", None)  # as if not installed
+    with pytest.raises(ImportError, match="pip install wandb.*WANDB_MODE=offline"):
+        _require_wandb()
+    assert load_config("paper").wandb is False and load_config("tiny").wandb is False
