@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -44,6 +45,7 @@ def _killed_run(out: Path) -> None:
     run(tiny_cfg(out, **KW))
 
 
+@pytest.mark.slow
 def test_sigkill_during_checkpoint_write_then_resume_is_exact(tmp_path):
     from test_training_loop import run, tiny_cfg
 
