@@ -9,7 +9,8 @@
 set -euo pipefail
 CONFIG="${CONFIG:-paper}"
 NUM_PROCESSES="${NUM_PROCESSES:-1}"
-MIXED_PRECISION="${MIXED_PRECISION:-bf16}"   # use "no" on a CPU
+# The config's mixed_precision (bf16 for paper, no for tiny/small) wins over this launcher flag unless null.
+MIXED_PRECISION="${MIXED_PRECISION:-bf16}"
 if [[ -n "${ACCELERATE_ARGS:-}" ]]; then
     # shellcheck disable=SC2086
     exec accelerate launch ${ACCELERATE_ARGS} -m steve1.training.train --config "$CONFIG" "$@"
