@@ -22,7 +22,8 @@ def _usage() -> str:
     from steve1 import __version__
 
     width = max(map(len, VERBS))
-    lines = [f"steve1 {__version__}", "", "usage: steve1 VERB [options]   (steve1 VERB --help for options)", ""]
+    usage = "usage: steve1 VERB [options]   (steve1 VERB --help for its options)"
+    lines = [f"steve1 {__version__}", "", usage, ""]
     lines += [f"  {verb:<{width}}  {about}" for verb, (_, about) in VERBS.items()]
     return "\n".join(lines)
 
