@@ -1,4 +1,4 @@
-"""The trainer on synthetic episodes: loss falls, accumulation really accumulates, kill + resume is exact."""
+"""The trainer on synthetic episodes with a stand-in policy: accumulation really accumulates, clear errors."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,7 @@ from torch import nn
 from steve1.data.hindsight_synthetic import encoded_actions, synthetic_episodes
 from steve1.training import trainer as trainer_module
 from steve1.training.config import TrainConfig, load_config
-from steve1.training.trainer import Trainer, weights_path
+from steve1.training.trainer import Trainer
 
 
 class Out(NamedTuple):  # a tuple, so DDP can find the output tensors (as the VPT policy's PolicyOutput)
@@ -85,16 +85,6 @@ def run(cfg, callbacks=(), n_episodes=4, length=80, trainer_cls=Trainer):
                       policy_factory=lambda c: TinyRecurrentPolicy(), action_encoder=encoded_actions,
                       step_callbacks=callbacks)
     return trainer, trainer.run()
-
-
-def test_loss_falls(tmp_path):
-    trainer, result = run(tiny_cfg(tmp_path, n_frames=1200, learning_rate=1e-2))
-    first, last = sum(result.train_losses[:5]) / 5, sum(result.train_losses[-5:]) / 5
-    assert last < 0.7 * first, (first, last)
-    assert result.val_losses[-1][1] < result.val_losses[0][1]
-    saved = torch.load(result.out_weights, weights_only=True)
-    assert set(saved) == set(trainer.policy.state_dict())
-    assert weights_path(trainer.cfg.out_weights, "best").is_file()
 
 
 def test_accumulating_four_micro_batches_equals_one_four_times_larger(tmp_path):
