@@ -192,11 +192,10 @@ class HindsightDataset(torch.utils.data.Dataset):
         self.episode_lengths = np.asarray(lengths, dtype=np.int64)
 
     def _episode(self, i: int) -> EpisodeLike:
+        """Episode i. Paths are opened afresh on every call and not kept: an open `Episode` caches its whole
+        actions and embeds lists, which over thousands of episodes would fill every worker's memory."""
         ep = self._episodes[i]
-        if isinstance(ep, (str, Path)):
-            ep = _open_episode(ep)
-            self._episodes[i] = ep
-        return ep
+        return _open_episode(ep) if isinstance(ep, (str, Path)) else ep
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)

@@ -30,7 +30,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from steve1.data.hindsight import ActionEncoder, EpisodeLike, HindsightConfig, HindsightDataset, load_sampling
+from steve1.data.hindsight import (
+    ActionEncoder,
+    EpisodeLike,
+    HindsightConfig,
+    HindsightDataset,
+    load_sampling,
+    min_episode_length,
+)
 from steve1.data.hindsight_sampler import ResumableBatchSampler
 from steve1.training import checkpoint as ckpt
 from steve1.training.config import TrainConfig
@@ -106,6 +113,15 @@ class Trainer:
             seed=cfg.seed + 1, action_encoder=action_encoder,
         )
         n_proc, rank = self.acc.num_processes, self.acc.process_index
+        for what, ds in (("training", self.train_set), ("validation", self.val_set)):
+            if len(ds) < cfg.batch_size * n_proc:
+                shortest = min_episode_length(cfg.T, cfg.min_btwn_goals)
+                raise ValueError(
+                    f"the {what} set has {len(ds)} sequences of T={cfg.T} from {len(ds.episode_lengths)} "
+                    f"episodes ({ds.skipped_episodes} shorter than {shortest} steps skipped), fewer than "
+                    f"one batch of {cfg.batch_size} x {n_proc} processes: add episodes to the sampling, "
+                    f"or lower batch_size or T"
+                )
         self.train_sampler = ResumableBatchSampler(
             len(self.train_set), cfg.batch_size, cfg.seed, True, rank, n_proc, "training"
         )
