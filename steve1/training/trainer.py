@@ -13,7 +13,13 @@ Differences from the original, all fixes of steve1.md §11:
 - the final weights are written to `out_weights` itself (plus `_latest`, `_best`, `_snapshot_<frames>`), in
   the released key layout (no `policy.` prefix);
 - empty loaders and `T % trunc_t != 0` give clear errors; validation is deterministic (fixed goals per run);
-- wandb is off unless asked.
+- wandb is off unless asked; metrics also go to `<checkpoint_dir>/metrics.jsonl`.
+
+Other choices: with accumulation, an update's LR is the schedule at the frame count where its accumulation
+window began (the original, whose updates saw only the last chunk, used that chunk's count); a partial window
+left at the end of training is applied as a last update; validation uses fixed goals and goal dropout (seeded
+per run) so its loss is comparable between evaluations; bitwise-exact resume holds on the same device type
+and thread count.
 """
 from __future__ import annotations
 
