@@ -265,7 +265,7 @@ def label_videos(
             )
         except VideoError as e:
             stats.failed += 1
-            log(f"skipped {video}: {e}")
+            log(f"skipped: {e}")
             continue
         stats.labelled += 1
         stats.frames += int(path.name.rsplit(NAME_SEP, 1)[1])
