@@ -1,4 +1,5 @@
 """Reading `4x_idm.model` (restricted unpickler, checked variant) and strict `.weights` loading."""
+
 from __future__ import annotations
 
 import copy
@@ -17,21 +18,39 @@ from steve1.vpt.weights import WeightsMismatchError
 
 # The 4x_idm net args as dumped from the released file (vpt-idm.md §1).
 NET_ARGS_4X = {
-    "attention_heads": 32, "attention_mask_style": "none", "attention_memory_size": 128,
+    "attention_heads": 32,
+    "attention_mask_style": "none",
+    "attention_memory_size": 128,
     "conv3d_params": {"inchan": 3, "outchan": 128, "kernel_size": [5, 1, 1], "padding": [2, 0, 0]},
-    "hidsize": 4096, "img_shape": [128, 128, 128], "impala_kwargs": {"post_pool_groups": 1},
-    "impala_width": 16, "init_norm_kwargs": {"batch_norm": False, "group_norm_groups": 1},
-    "n_recurrence_layers": 2, "only_img_input": True, "pointwise_ratio": 4, "pointwise_use_activation": False,
-    "recurrence_is_residual": True, "recurrence_type": "transformer", "single_output": True,
-    "timesteps": 128, "use_pointwise_layer": True, "use_pre_lstm_ln": False,
+    "hidsize": 4096,
+    "img_shape": [128, 128, 128],
+    "impala_kwargs": {"post_pool_groups": 1},
+    "impala_width": 16,
+    "init_norm_kwargs": {"batch_norm": False, "group_norm_groups": 1},
+    "n_recurrence_layers": 2,
+    "only_img_input": True,
+    "pointwise_ratio": 4,
+    "pointwise_use_activation": False,
+    "recurrence_is_residual": True,
+    "recurrence_type": "transformer",
+    "single_output": True,
+    "timesteps": 128,
+    "use_pointwise_layer": True,
+    "use_pre_lstm_ln": False,
 }
 
 
 def _write_model(path, net_args, temperature=4):
-    path.write_bytes(pickle.dumps({
-        "model": {"args": {"net": {"args": net_args}, "pi_head_opts": {"temperature": temperature}}},
-        "version": 1361,
-    }))
+    path.write_bytes(
+        pickle.dumps(
+            {
+                "model": {
+                    "args": {"net": {"args": net_args}, "pi_head_opts": {"temperature": temperature}}
+                },
+                "version": 1361,
+            }
+        )
+    )
     return path
 
 
@@ -40,8 +59,14 @@ def test_model_file_gives_the_4x_config(tmp_path):
     assert cfg == IDM_4X
     assert cfg.img_shape == (128, 128, 128) and cfg.cnn_channels == (256, 512, 512) and cfg.head_dim == 128
     assert idm_config(str(tmp_path / "4x_idm.model")) == IDM_4X
-    tiny_args = {**NET_ARGS_4X, "hidsize": 256, "attention_heads": 2, "impala_width": 1, "img_shape": [32, 32, 8],
-                 "conv3d_params": {**NET_ARGS_4X["conv3d_params"], "outchan": 8}}
+    tiny_args = {
+        **NET_ARGS_4X,
+        "hidsize": 256,
+        "attention_heads": 2,
+        "impala_width": 1,
+        "img_shape": [32, 32, 8],
+        "conv3d_params": {**NET_ARGS_4X["conv3d_params"], "outchan": 8},
+    }
     assert load_idm_model_file(_write_model(tmp_path / "t.model", tiny_args)) == IDM_TINY
 
 
@@ -50,8 +75,17 @@ def test_model_file_gives_the_4x_config(tmp_path):
     [
         ({"attention_mask_style": "clipped_causal"}, "unsupported IDM variant: attention_mask_style"),
         ({"attention_memory_size": 256}, "maxlen 0"),
-        ({"conv3d_params": {"inchan": 3, "outchan": 128, "kernel_size": [5, 3, 3], "padding": [2, 1, 1]}},
-         "temporal-only"),
+        (
+            {
+                "conv3d_params": {
+                    "inchan": 3,
+                    "outchan": 128,
+                    "kernel_size": [5, 3, 3],
+                    "padding": [2, 1, 1],
+                }
+            },
+            "temporal-only",
+        ),
         ({"img_shape": [128, 128, 3]}, "img_shape"),
     ],
 )
@@ -92,7 +126,9 @@ def test_weights_mismatch_names_keys(tmp_path):
     model = InverseDynamicsModel(IDM_TINY)
     sd = model.state_dict()
     missing = {k: v for k, v in sd.items() if k != "net.conv3d_layer.layer.bias"}
-    with pytest.raises(WeightsMismatchError, match=r"does not fit this IDM: missing 1 key\(s\): net.conv3d_layer"):
+    with pytest.raises(
+        WeightsMismatchError, match=r"does not fit this IDM: missing 1 key\(s\): net.conv3d_layer"
+    ):
         load_idm_weights(InverseDynamicsModel(IDM_TINY), missing)
     extra = {**sd, "net.extra.weight": torch.zeros(1)}
     with pytest.raises(WeightsMismatchError, match="unexpected 1 key"):

@@ -1,6 +1,7 @@
 """The IDM network: released 4x layout (keys, shapes, parameter count) and the reference's properties
 (vpt-idm.md §4, §7) on the tiny config with randomised weights, plus a literal step-by-step transcription of
 §4 as an independent reference."""
+
 from __future__ import annotations
 
 import math
@@ -246,9 +247,7 @@ def test_temperature_scales_logits_not_decisions(tiny):
     img = _frames()
     a, b = tiny(img), hot.eval()(img)
     assert torch.equal(a.logp_camera.argmax(-1), b.logp_camera.argmax(-1))
-    torch.testing.assert_close(
-        torch.log_softmax(b.logp_camera / 4.0, -1), a.logp_camera, atol=1e-5, rtol=0
-    )
+    torch.testing.assert_close(torch.log_softmax(b.logp_camera / 4.0, -1), a.logp_camera, atol=1e-5, rtol=0)
 
 
 def test_bad_input_is_rejected(tiny):

@@ -1,4 +1,5 @@
 """Window placement: one label per frame, MineStudio's 128/64 policy, streaming == whole-video planning."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -50,7 +51,11 @@ def test_kept_ranges_tile_the_video(n, ws):
 
 
 def test_non_overlapping_chunks_like_the_vpt_demo():
-    assert plan_windows(300, WindowPolicy(128, 128)) == [(0, 128, 0, 128), (128, 256, 128, 256), (256, 300, 256, 300)]
+    assert plan_windows(300, WindowPolicy(128, 128)) == [
+        (0, 128, 0, 128),
+        (128, 256, 128, 256),
+        (256, 300, 256, 300),
+    ]
     assert plan_windows(256, WindowPolicy(128, 128))[-1] == (128, 256, 128, 256)
 
 
@@ -66,7 +71,9 @@ def _fake_predict(calls: list):
 
     def predict(windows: np.ndarray):
         calls.append(windows.shape[:2])
-        idx = windows[:, :, 0, 0, 0].astype(np.int64) + 256 * windows[:, :, 0, 0, 1].astype(np.int64)  # (B, T) frame index
+        idx = windows[:, :, 0, 0, 0].astype(np.int64) + 256 * windows[:, :, 0, 0, 1].astype(
+            np.int64
+        )  # (B, T) frame index
         buttons = np.zeros((*idx.shape, 20), np.int64)
         camera = np.stack([idx[:, :1].repeat(idx.shape[1], 1), idx], axis=-1)  # (window start, frame)
         return buttons, camera
@@ -82,7 +89,9 @@ def _video(n: int) -> np.ndarray:
 
 
 @given(
-    st.integers(1, 500), st.sampled_from([(128, 64), (32, 16), (8, 8), (12, 4)]), st.integers(1, 4),
+    st.integers(1, 500),
+    st.sampled_from([(128, 64), (32, 16), (8, 8), (12, 4)]),
+    st.integers(1, 4),
     st.lists(st.integers(1, 90), min_size=1, max_size=20),
 )
 @settings(max_examples=60, deadline=None)
@@ -98,7 +107,9 @@ def test_streaming_equals_plan(n, ws, batch, chunk_sizes):
         pos, i = pos + step, i + 1
     got.append(lab.finish()[1])
     camera = np.concatenate(got)
-    expect = np.array([(s, f) for s, _, lo, hi in plan_windows(n, policy) for f in range(lo, hi)]).reshape(-1, 2)
+    expect = np.array([(s, f) for s, _, lo, hi in plan_windows(n, policy) for f in range(lo, hi)]).reshape(
+        -1, 2
+    )
     np.testing.assert_array_equal(camera, expect)
     assert sum(b * t for b, t in calls) == sum(e - s for s, e, _, _ in plan_windows(n, policy))
     assert all(b <= batch for b, _ in calls)
