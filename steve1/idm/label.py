@@ -312,12 +312,16 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         choices=["float32", "bfloat16", "float16"],
         help="IDM precision (float32 = the reference's numbers)",
     )
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch CPU threads (default: torch's; use 1 per worker when workers share a machine)")
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     policy = WindowPolicy(args.window, args.stride)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     weights = None if args.idm_weights == "random" else args.idm_weights
     if weights is None:
         print(
