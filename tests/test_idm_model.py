@@ -267,3 +267,14 @@ def test_policy_cnn_unchanged_by_the_idm_options():
     idm_cnn = ImpalaCNN(IDM_TINY, first_conv_norm=True)
     assert "stacks.0.firstconv.layer.bias" not in idm_cnn.state_dict()
     assert idm_cnn.state_dict()["stacks.0.firstconv.norm.weight"].shape == (IDM_TINY.conv3d_out,)
+
+
+@torch.no_grad()
+def test_bfloat16_stays_close_to_float32(tiny):
+    half = InverseDynamicsModel(IDM_TINY)
+    half.load_state_dict(tiny.state_dict())
+    half = half.to(torch.bfloat16).eval()
+    img = _frames()
+    a, b = tiny(img), half(img)
+    assert b.logp_buttons.dtype == torch.float32  # log-probs always in float32, as the reference
+    assert (a.logp_buttons - b.logp_buttons).abs().max() < 0.1
