@@ -174,3 +174,29 @@ def test_cli_main(tmp_path, capsys):
     assert (summary["labelled"], summary["frames"]) == (1, 20)
     [ep] = (tmp_path / "o").iterdir()
     assert Episode(ep, deep=True).metadata["window"] == 16
+
+
+def test_target_fps_drops_frames_of_faster_videos(tmp_path, idm):
+    assert [L.keep_frame(i, 60, 20) for i in range(6)] == [True, False, False, True, False, False]
+    assert sum(L.keep_frame(i, 30, 20) for i in range(30)) == 20
+    assert all(
+        L.keep_frame(i, 20, 20) and L.keep_frame(i, 15, 20) and L.keep_frame(i, 0, 20) for i in range(9)
+    )
+    vids = tmp_path / "v"
+    vids.mkdir()
+    base = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    vw = cv2.VideoWriter(str(vids / "fast.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 40, (32, 32))
+    for i in range(60):
+        vw.write(np.roll(base, 3 * i, axis=1))
+    vw.release()
+    source = resize_frames(np.concatenate(list(L.read_video_chunks(vids / "fast.mp4"))), 128).astype(float)
+    stats, messages = _label(idm, vids, tmp_path / "o", target_fps=20)
+    assert stats.frames == 30 and not messages
+    [ep] = (tmp_path / "o").iterdir()
+    ep = Episode(ep, deep=True)
+    assert (ep.metadata["fps"], ep.metadata["episode_fps"]) == (40.0, 20.0)
+    for k in (1, 2, 7):  # episode frame k is source frame 2k
+        err = ((source - ep.frames(k, k + 1).astype(float)) ** 2).mean(axis=(1, 2, 3))
+        assert int(err.argmin()) == 2 * k
+    stats, messages = _label(idm, vids, tmp_path / "o_all")
+    assert stats.frames == 60 and "runs at 40 fps" in messages[0]

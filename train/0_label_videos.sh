@@ -11,7 +11,7 @@
 #   VIDEO_DIR [data/videos]  OUTPUT_DIR [data/dataset_idm]
 #   WORKER_ID [0]  NUM_WORKERS [1]   (worker i labels videos i, i+n, ... of the sorted list)
 #   DEVICE [cuda if available, else cpu]  DTYPE [float32]  BATCH_WINDOWS [1]  THREADS [torch default]
-#   WINDOW [128]  STRIDE [64]
+#   WINDOW [128]  STRIDE [64]  TARGET_FPS [unset: every frame; 20 drops frames of faster videos]
 #   SMOKE=1: random tiny IDM + tiny MineCLIP, no weight files needed (meaningless labels; checks the plumbing)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +21,7 @@ OUTPUT_DIR="${OUTPUT_DIR:-data/dataset_idm}"
 extra=()
 [[ -n "${DEVICE:-}" ]] && extra+=(--device "$DEVICE")
 [[ -n "${THREADS:-}" ]] && extra+=(--threads "$THREADS")
+[[ -n "${TARGET_FPS:-}" ]] && extra+=(--target_fps "$TARGET_FPS")
 if [[ "${SMOKE:-0}" == "1" ]]; then
     extra+=(--idm_model tiny --idm_weights random --mineclip_config tiny)
 else

@@ -13,7 +13,8 @@ complete) as `idm_<video name>_<hash of its relative path>_nmFrm<frames>`.
 Resumable: a video whose episode exists is skipped; a killed run leaves only hidden partial directories,
 which are removed when the video is redone. Sharded: worker i of n takes videos i, i+n, ... of the sorted list
 (relative paths). Unreadable / corrupt / too-short videos are skipped, reported on stderr and counted.
-Frames are used at the video's own rate (the IDM was trained on 20 fps play); the fps is kept in metadata.
+Frames are used at the video's own rate by default (as MineStudio); the IDM was trained on 20 fps play, so
+`--target_fps 20` drops frames of faster videos (a frame is kept when it starts a new 1/20 s slot).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import math
 import re
 import sys
 import time
@@ -88,14 +90,31 @@ def episode_key(video: Path, video_dir: Path) -> str:
     return f"{EPISODE_PREFIX}{stem}_{hashlib.sha1(rel.encode()).hexdigest()[:8]}"
 
 
-def read_video_chunks(path: Path, chunk: int = DECODE_CHUNK) -> Iterator[np.ndarray]:
-    """(n, H, W, 3) uint8 RGB chunks of a video decoded with OpenCV."""
+def keep_frame(i: int, source_fps: float, target_fps: float | None) -> bool:
+    """Whether decoded frame i is kept when resampling source_fps down to target_fps (None: keep all)."""
+    if not target_fps or not source_fps or target_fps >= source_fps:
+        return True
+    ratio = target_fps / source_fps
+    return i == 0 or math.floor(i * ratio + 1e-9) > math.floor((i - 1) * ratio + 1e-9)
+
+
+def read_video_chunks(
+    path: Path, chunk: int = DECODE_CHUNK, target_fps: float | None = None
+) -> Iterator[np.ndarray]:
+    """(n, H, W, 3) uint8 RGB chunks of a video decoded with OpenCV (BGR -> RGB), optionally resampled."""
     cap = cv2.VideoCapture(str(path))
     if not cap.isOpened():
         raise VideoError(f"{path}: cannot open the video (corrupt, or a format OpenCV cannot decode)")
+    source_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
     try:
         frames: list[np.ndarray] = []
+        i = -1
         while True:
+            i += 1
+            if not keep_frame(i, source_fps, target_fps):
+                if not cap.grab():
+                    break
+                continue
             ok, bgr = cap.read()
             if not ok:
                 break
@@ -170,13 +189,20 @@ def label_video(
     policy: WindowPolicy = DEFAULT_POLICY,
     batch_windows: int = 1,
     metadata: dict | None = None,
+    target_fps: float | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> Path:
     """Label one video and write it as an episode named `<key>_nmFrm<frames>`; returns its directory."""
     labeller = StreamingLabeller(predict, policy, batch_windows)
     embedder = StreamingEmbedder(embed_fn)
+    props = video_properties(video)
+    if not target_fps and props["fps"] and abs(props["fps"] - IDM_FPS) > 1 and log is not None:
+        log(
+            f"note: {video} runs at {props['fps']:g} fps; the IDM saw {IDM_FPS} fps play (see --target_fps)"
+        )
     n = 0
     with EpisodeWriter(output_dir, key=key) as writer:
-        for rgb in read_video_chunks(video):  # (n, H, W, 3)
+        for rgb in read_video_chunks(video, target_fps=target_fps):  # (n, H, W, 3)
             frames = resize_frames(rgb, FRAME_SIZE)  # (n, 128, 128, 3): episode frames
             writer.add_frames(frames)
             clip = _resize_hw(rgb, MINECLIP_FRAME_HW)  # (n, 160, 256, 3)
@@ -200,7 +226,8 @@ def label_video(
             "frames": n,
             "window": policy.window,
             "stride": policy.stride,
-            **video_properties(video),
+            **props,
+            "episode_fps": min(target_fps or props["fps"], props["fps"]) or props["fps"],
             **(metadata or {}),
         }
         return writer.finish(f"{key}{NAME_SEP}{n}", meta)
@@ -243,6 +270,7 @@ def label_videos(
     metadata: dict | None = None,
     progress: bool = True,
     log: Callable[[str], None] | None = None,
+    target_fps: float | None = None,
 ) -> LabelStats:
     """Label this worker's share of the videos under `video_dir` into episodes in `output_dir`."""
     from tqdm import tqdm
@@ -261,9 +289,19 @@ def label_videos(
             continue
         try:
             path = label_video(
-                video, output_dir, key, predict, embed_fn, idm_size, policy, batch_windows, metadata
+                video,
+                output_dir,
+                key,
+                predict,
+                embed_fn,
+                idm_size,
+                policy,
+                batch_windows,
+                metadata,
+                target_fps=target_fps,
+                log=log,
             )
-        except VideoError as e:
+        except (VideoError, cv2.error) as e:
             stats.failed += 1
             log(f"skipped: {e}")
             continue
@@ -300,6 +338,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="attn: released MineCLIP; tiny / fake: stand-ins for smoke tests",
     )
     p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))
+    p.add_argument(
+        "--target_fps",
+        type=float,
+        default=None,
+        help="drop frames of faster videos down to this rate (the IDM saw 20 fps); default: keep all",
+    )
     p.add_argument("--window", type=int, default=128, help="frames per IDM window")
     p.add_argument("--stride", type=int, default=64, help="frames between window starts (middle kept)")
     p.add_argument("--batch_windows", type=int, default=1, help="full windows per IDM call")
@@ -312,8 +356,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         choices=["float32", "bfloat16", "float16"],
         help="IDM precision (float32 = the reference's numbers)",
     )
-    p.add_argument("--threads", type=int, default=None,
-                   help="torch CPU threads (default: torch's; use 1 per worker when workers share a machine)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's; use 1 per worker when workers share a machine)",
+    )
     p.add_argument("--no_progress", action="store_true", help="no progress bar")
     return p
 
@@ -347,6 +395,7 @@ def run(args: argparse.Namespace) -> int:
             "mineclip": args.mineclip_config,
         },
         progress=not args.no_progress,
+        target_fps=args.target_fps,
     )
     print(
         json.dumps(
