@@ -63,11 +63,14 @@ class ImpalaCNN(nn.Module):
         )
         side = config.img_shape[0] // 2 ** len(chans)
         self.dense = linear_layer(chans[-1] * side * side, IMPALA_OUT, norm=True, bias=False, relu=True)
+        # Frames arrive HWC, so the convs run channels-last: same numbers, faster with oneDNN / cuDNN.
+        self.stacks.to(memory_format=torch.channels_last)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.contiguous(memory_format=torch.channels_last)
         for stack in self.stacks:
             x = stack(x)
-        return self.dense(x.flatten(1))  # (N, C*H*W) in (C, H, W) order
+        return self.dense(x.contiguous().flatten(1))  # (N, C*H*W) in (C, H, W) order
 
 
 class ImageEncoder(nn.Module):

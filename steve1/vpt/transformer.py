@@ -24,6 +24,7 @@ from torch import nn
 
 from steve1.vpt.config import N_REL_BASIS, PolicyConfig
 from steve1.vpt.layers import linear_layer
+from steve1.vpt.small_batch_linear import SmallBatchLinear
 
 MASKED_LOGIT = -1e9  # additive bias of a masked key (as the reference)
 
@@ -62,11 +63,11 @@ class AttentionWeights(nn.Module):
 
     def __init__(self, hidsize: int, heads: int, maxlen: int):
         super().__init__()
-        self.q_layer = nn.Linear(hidsize, hidsize)
-        self.k_layer = nn.Linear(hidsize, hidsize, bias=False)
-        self.v_layer = nn.Linear(hidsize, hidsize, bias=False)
-        self.proj_layer = nn.Linear(hidsize, hidsize)
-        self.r_layer = nn.Linear(hidsize, N_REL_BASIS * heads)
+        self.q_layer = SmallBatchLinear(hidsize, hidsize)
+        self.k_layer = SmallBatchLinear(hidsize, hidsize, bias=False)
+        self.v_layer = SmallBatchLinear(hidsize, hidsize, bias=False)
+        self.proj_layer = SmallBatchLinear(hidsize, hidsize)
+        self.r_layer = SmallBatchLinear(hidsize, N_REL_BASIS * heads)
         self.b_nd = nn.Parameter(torch.randn(N_REL_BASIS, maxlen) * 0.2)  # (basis, distance)
 
 
