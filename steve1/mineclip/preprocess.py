@@ -1,0 +1,32 @@
+"""Frames for MineCLIP as STEVE-1 prepares them: RGB (H, W, 3) uint8 -> cv2 INTER_LINEAR to 256x160 -> CHW."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from steve1.mineclip.config import IMAGE_HEIGHT, IMAGE_WIDTH
+
+
+def preprocess_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """(N, H, W, 3) uint8 RGB frames of any size (MineRL: 360x640) -> (N, 3, 160, 256) uint8.
+
+    Frames already 160x256 are not resized (as the original). Mean/std normalisation happens inside the model.
+    """
+    if isinstance(frames, torch.Tensor):
+        frames = frames.cpu().numpy()
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or frames.shape[-1] != 3:
+        raise ValueError(
+            f"expected RGB frames of shape (N, H, W, 3), got {frames.shape}; "
+            f"add a leading axis for a single frame (frame[None])"
+        )
+    if frames.dtype != np.uint8:
+        raise ValueError(f"expected uint8 frames with values 0..255, got {frames.dtype}")
+    if frames.shape[1:3] != (IMAGE_HEIGHT, IMAGE_WIDTH):
+        size = (IMAGE_WIDTH, IMAGE_HEIGHT)  # cv2 takes (W, H)
+        resized = np.empty((frames.shape[0], IMAGE_HEIGHT, IMAGE_WIDTH, 3), dtype=np.uint8)
+        for i, frame in enumerate(frames):  # cv2 resizes one image at a time
+            resized[i] = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
+        frames = resized
+    return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))  # (N, 3, 160, 256)
