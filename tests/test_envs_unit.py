@@ -56,11 +56,9 @@ def test_camera_pixels_carry_the_remainder():
     assert total[0] == 3
 
 
-def test_split_motion_stays_inside_the_window():
-    pieces = controls.split_motion(1800, -400)
-    assert sum(p[0] for p in pieces) == 1800 and sum(p[1] for p in pieces) == -400
-    assert all(abs(dx) <= 250 and abs(dy) <= 150 for dx, dy in pieces)
-    assert controls.split_motion(0, 0) == [(0, 0)]
+def test_room_to_edge():
+    assert controls.room_to_edge(320, 640, +1) == 317 and controls.room_to_edge(320, 640, -1) == 318
+    assert controls.room_to_edge(639, 640, +1) == 0 and controls.room_to_edge(0, 640, -1) == 0
 
 
 def test_bad_actions_are_rejected_with_a_clear_message():
@@ -134,6 +132,22 @@ def test_a_child_started_from_a_short_lived_thread_outlives_the_thread(tmp_path)
     finally:
         processes.stop(box[0])
     assert box[0].poll() is not None
+
+
+def test_only_instance_dirs_of_dead_owners_are_removed():
+    mine, fd = processes.make_instance_dir()
+    script = "from steve1.envs.minetest import processes; print(processes.make_instance_dir()[0], flush=True)"
+    dead = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=os.getcwd())
+    left = dead.stdout.strip()
+    try:
+        assert os.path.isdir(left)  # its owner exited without cleaning up
+        processes.remove_stale_instance_dirs()
+        assert not os.path.exists(left) and mine.is_dir()  # the dead owner's went, the live one stays
+    finally:
+        import shutil
+
+        shutil.rmtree(mine, ignore_errors=True)
+        os.close(fd)
 
 
 def test_stop_ends_the_whole_group(tmp_path):

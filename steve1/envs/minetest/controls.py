@@ -27,7 +27,8 @@ ESCAPE_KEYSYM = "Escape"
 # Minetest turns the view by mouse_sensitivity * tan(fov_y / 2) * 1.3763818698 degrees per pixel
 # (Game::getSensitivityScaleFactor, 1.0 at 72 degrees); we choose the sensitivity that gives this many:
 DEGREES_PER_PIXEL = 0.1
-MAX_PIXELS_PER_MOTION = (250, 150)  # (x, y): stays inside a 640x360 window from its centre
+MAX_PIXELS_PER_MOTION = (250, 150)  # (x, y) per XTest motion
+MOTION_WAIT_S = 0.5  # how long one step waits for the game to re-centre the pointer before carrying over
 
 
 def mouse_sensitivity_for(fov_degrees: float, degrees_per_pixel: float = DEGREES_PER_PIXEL) -> float:
@@ -49,16 +50,17 @@ class CameraToPixels:
         self._remainder = wanted - sent
         return int(sent[0]), int(sent[1])
 
+    def carry(self, dx: int, dy: int) -> None:
+        """Pixels that could not be sent now go out with the next step."""
+        self._remainder += (dx, dy)
+
     def reset(self) -> None:
         self._remainder[:] = 0
 
 
-def split_motion(dx: int, dy: int, limit=MAX_PIXELS_PER_MOTION) -> list[tuple[int, int]]:
-    """One mouse motion split into pieces small enough that the pointer never hits the window edge."""
-    n = max(1, math.ceil(abs(dx) / limit[0]), math.ceil(abs(dy) / limit[1]))
-    xs = np.diff(np.round(np.linspace(0, dx, n + 1))).astype(int)
-    ys = np.diff(np.round(np.linspace(0, dy, n + 1))).astype(int)
-    return list(zip(xs.tolist(), ys.tolist(), strict=True))
+def room_to_edge(pointer: int, size: int, direction: int, margin: int = 2) -> int:
+    """How many pixels the pointer can move in `direction` (sign) before it is clamped at the screen edge."""
+    return max(0, (size - 1 - margin - pointer) if direction > 0 else (pointer - margin))
 
 
 def pressed_inputs(action: dict) -> tuple[frozenset, frozenset]:
@@ -77,4 +79,4 @@ def checked_action(action: dict) -> dict:
 
 
 __all__ = ["CAMERA_KEY", "CameraToPixels", "KEY_FOR_BUTTON", "MOUSE_BUTTON_FOR_BUTTON", "checked_action",
-           "mouse_sensitivity_for", "pressed_inputs", "split_motion"]
+           "mouse_sensitivity_for", "pressed_inputs", "room_to_edge"]

@@ -95,6 +95,14 @@ class XInput:
     def move_absolute(self, x: int, y: int) -> None:
         self._fake(self._X.MotionNotify, False, x=int(x), y=int(y))
 
+    def pointer(self) -> tuple[int, int]:
+        """The pointer's position on the screen (a round trip to the X server)."""
+        try:
+            reply = self.display.screen().root.query_pointer()
+        except Exception as err:
+            raise ConnectionError(f"lost the X display: {type(err).__name__}: {err}") from err
+        return reply.root_x, reply.root_y
+
     def flush(self) -> None:
         try:
             self.display.flush()

@@ -22,6 +22,8 @@ import weakref
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+
 from steve1.envs.base import StepResult, World, make_observation
 from steve1.envs.items import to_minerl_inventory
 from steve1.envs.minetest import controls, processes
@@ -90,9 +92,9 @@ class MinetestWorld(World):
         self.seed: int | None = None
         self.restarts = 0
         self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
-        self._root = processes.make_instance_dir()
+        self._root, lock_fd = processes.make_instance_dir()
         self._procs: dict = {"xvfb": None, "game": None}
-        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root)
+        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root, lock_fd)
         self._display_name: str | None = None
         self._input: XInput | None = None
         self._frames: FrameBuffer | None = None
@@ -180,7 +182,7 @@ class MinetestWorld(World):
         time.sleep(STATUS_TEXT_S)
 
     def _stop_game(self) -> None:
-        processes.stop(self._procs["game"])
+        processes.stop(self._procs["game"], grace_s=0.5)  # its world is deleted next: no need to save it
         self._procs["game"] = None
         if self._world_dir is not None:
             shutil.rmtree(self._world_dir, ignore_errors=True)
@@ -278,14 +280,35 @@ class MinetestWorld(World):
             self._gui_open = False
         self._held_keys, self._held_buttons = keys, buttons
         if controls.CAMERA_KEY in action:
-            pieces = controls.split_motion(*self._camera(action[controls.CAMERA_KEY]))
-            for i, (dx, dy) in enumerate(pieces):
-                if i:  # let the game read and re-centre the pointer between pieces of a large turn
-                    inp.flush()
-                    time.sleep(1.5 / self.fps_max)
-                if dx or dy:
-                    inp.move_relative(dx, dy)
+            self._move_pointer(*self._camera(action[controls.CAMERA_KEY]))
         inp.flush()
+
+    def _move_pointer(self, dx: int, dy: int) -> None:
+        """Send a mouse motion without ever pushing the pointer into the screen edge, where X would clamp
+        it and the game would turn less: each game frame reads the pointer's offset from the centre and
+        re-centres it, so a motion larger than the room left (a big turn, or a game lagging behind) waits
+        for the next frame; what is still unsent after MOTION_WAIT_S goes out with the next step."""
+        if not (dx or dy):
+            return
+        deadline = time.monotonic() + controls.MOTION_WAIT_S
+        while dx or dy:
+            x, y = self._input.pointer()
+            room_x = controls.room_to_edge(x, POV_WIDTH, dx)
+            room_y = controls.room_to_edge(y, POV_HEIGHT, dy)
+            sx = int(np.sign(dx)) * min(abs(dx), room_x, controls.MAX_PIXELS_PER_MOTION[0])
+            sy = int(np.sign(dy)) * min(abs(dy), room_y, controls.MAX_PIXELS_PER_MOTION[1])
+            if sx or sy:
+                self._input.move_relative(sx, sy)
+                self._input.flush()
+                dx, dy = dx - sx, dy - sy
+            if not (dx or dy):
+                return
+            if self._gui_open:  # an open inventory shows a cursor that stops at the edge, as in MineRL
+                return
+            if time.monotonic() > deadline:
+                self._camera.carry(dx, dy)
+                return
+            time.sleep(0.5 / self.fps_max)  # half a game frame
 
     # ----------------------------------------------------------------- observation
     def _observe(self) -> dict:
@@ -379,6 +402,12 @@ class MinetestWorld(World):
         self._next_tick = time.monotonic()
         return self._observe()
 
+    def give(self, item: str, count: int = 1) -> dict:
+        """Put `count` of a Minetest item (e.g. 'default:dirt') in the player's inventory (tests, setups)."""
+        self._command("give", item=str(item), count=int(count))
+        self._wait_for_fresh_state()
+        return self._observe()
+
     def close(self) -> None:
         if self._closed:
             return
@@ -406,8 +435,9 @@ class MinetestWorld(World):
         return obs, 0.0, False, True, info
 
 
-def _cleanup(procs: dict, root: Path) -> None:
+def _cleanup(procs: dict, root: Path, lock_fd: int) -> None:
     for key in ("game", "xvfb"):
         processes.stop(procs.get(key))
         procs[key] = None
     shutil.rmtree(root, ignore_errors=True)
+    os.close(lock_fd)
