@@ -9,7 +9,7 @@ import pytest
 
 import steve1.run.common as common
 from steve1.eval.results import read_rows_csv
-from steve1.eval.video import read_video
+from steve1.eval.video import read_video, write_video
 from steve1.run import paper_videos, prompt_video
 from tests.agent_fakes import FakeWorld
 
@@ -57,6 +57,11 @@ def test_unconditional_and_visual_prompt_videos(tmp_path, fake_worlds):
     assert prompt_video.main(args) == 0
     row = read_rows_csv(tmp_path / "wood - Visual Prompt.csv")[0]
     assert row["agent"] == "visual" and float(row["cond_scale"]) == 7.0
+    clip = np.random.default_rng(0).integers(0, 256, (17, 48, 64, 3), dtype=np.uint8)
+    write_video(clip, tmp_path / "clip.mp4")  # a visual prompt given as a clip: its last 16 frames
+    args = ["--visual", str(tmp_path / "clip.mp4"), "--steps", "2", "--out-dir", str(tmp_path), *TINY]
+    assert prompt_video.main(args) == 0
+    assert read_rows_csv(tmp_path / "clip - Visual Prompt.csv")[0]["prompt"] == "visual: clip"
 
 
 def test_paper_videos_names_skipping_and_results(tmp_path, fake_worlds):
