@@ -185,8 +185,8 @@ class Session:
 
     def display_frame(self) -> np.ndarray:
         """(360, 960, 3) RGB: the game view and the prompt panel (plus the RANDOM WEIGHTS banner)."""
-        frame = frame_with_prompt_panel(self.obs["pov"], self.prompt or IDLE_TEXT)
-        return overlay_text(frame, self.banner) if self.banner else frame
+        pov = overlay_text(self.obs["pov"], self.banner) if self.banner else self.obs["pov"]
+        return frame_with_prompt_panel(pov, self.prompt or IDLE_TEXT)
 
     def step(self) -> np.ndarray:
         """One agent step in the world; returns (and records) the new display frame."""
