@@ -8,7 +8,6 @@ writing. Also prints the IDM alone on full windows. The last line is `frames_per
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -41,7 +40,7 @@ def _embed_fn(kind: str, device: str):
         return fake_embed_fn
     from steve1.mineclip import ATTN, TINY, MineCLIP, MineClipEmbedder
 
-    cfg = dataclasses.replace(TINY, embed_dim=512) if kind == "tiny" else ATTN
+    cfg = TINY if kind == "tiny" else ATTN
     return MineClipEmbedder(MineCLIP(cfg).to(device).eval(), device=device).embed_frames
 
 

@@ -129,8 +129,8 @@ def test_bad_agent_inputs_say_what_is_wrong(models):
     agent = Steve1Agent(models.policy, n_worlds=2)
     with pytest.raises(ValueError, match="2 worlds"):
         agent.act(_frames(3), None)
-    with pytest.raises(ValueError, match="expected \\(2, 64\\)"):
-        agent.act(_frames(2), np.zeros((2, 512), np.float32))
+    with pytest.raises(ValueError, match="expected \\(2, 512\\)"):
+        agent.act(_frames(2), np.zeros((2, 64), np.float32))
     with pytest.raises(ValueError, match="world indices"):
         agent.act(_frames(1), None, worlds=[2])
     with pytest.raises(ValueError, match="goal-conditioned"):

@@ -52,7 +52,7 @@ def test_missing_weights_point_to_the_download_script(tmp_path, fake_worlds, cap
 def test_unconditional_and_visual_prompt_videos(tmp_path, fake_worlds):
     assert prompt_video.main(["--unconditional", "--steps", "3", "--out-dir", str(tmp_path), *TINY]) == 0
     assert read_rows_csv(tmp_path / "unconditional.csv")[0]["agent"] == "unconditional"
-    (tmp_path / "wood.pkl").write_bytes(pickle.dumps(np.ones((1, 64), np.float32)))  # tiny MineCLIP: 64-d
+    (tmp_path / "wood.pkl").write_bytes(pickle.dumps(np.ones((1, 512), np.float32)))
     args = ["--visual", str(tmp_path / "wood.pkl"), "--steps", "3", "--out-dir", str(tmp_path), *TINY]
     assert prompt_video.main(args) == 0
     row = read_rows_csv(tmp_path / "wood - Visual Prompt.csv")[0]
@@ -72,7 +72,7 @@ def test_paper_videos_names_skipping_and_results(tmp_path, fake_worlds):
     vis = tmp_path / "vis"
     vis.mkdir()
     for name in ("sky", "dig"):
-        (vis / f"{name}.pkl").write_bytes(pickle.dumps(np.full((1, 64), 0.5, np.float32)))
+        (vis / f"{name}.pkl").write_bytes(pickle.dumps(np.full((1, 512), 0.5, np.float32)))
     args = ["--prompts", "sky,dig", "--steps", "4", "--out-dir", str(out), "--visual-prompts-dir", str(vis),
             "--n-worlds", "2", *TINY]
     assert paper_videos.main(args) == 0

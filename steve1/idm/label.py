@@ -168,7 +168,7 @@ def make_embed_fn(config: str, weights: str | Path | None, device: str, batch_si
 
     if config == "tiny":
         torch.manual_seed(0)
-        model = MineCLIP(dataclasses.replace(TINY, embed_dim=512)).to(device).eval()
+        model = MineCLIP(TINY).to(device).eval()
     elif config == "attn":
         model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config="attn", device=device)
     else:
