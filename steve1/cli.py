@@ -13,7 +13,13 @@ VERBS: dict[str, tuple[str, str]] = {
     "convert-contractor": ("steve1.data.convert_contractor", "VPT contractor .mp4+.jsonl -> episodes"),
     "gen-mixed-agents": ("steve1.data.gen_mixed_agents", "generate episodes with two switching agents"),
     "create-sampling": ("steve1.data.sampling", "train/val episode lists by frame budget"),
+    "label-video": ("steve1.idm.label", "label gameplay videos with the VPT IDM -> training episodes"),
+    "train": ("steve1.training.train", "fine-tune VPT into STEVE-1 (accelerate launch for many GPUs)"),
     "train-prior": ("steve1.prior.train", "train the CVAE prior on a data.pkl"),
+    "run-agent": ("steve1.run.prompt_video", "a video (+ metrics) of the agent following one prompt"),
+    "paper-videos": ("steve1.run.paper_videos", "the paper's 11 text and visual prompt videos"),
+    "interactive": ("steve1.run.interactive", "type prompts, watch the agent (window or headless)"),
+    "evaluate": ("steve1.run.evaluate", "prompted vs unconditioned metrics, MineCLIP distances, plots"),
     "eval-report": ("steve1.eval.report", "summary table and plots from an episodes CSV"),
 }
 

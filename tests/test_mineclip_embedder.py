@@ -32,7 +32,7 @@ def test_cached_episode_embeddings_equal_per_window(model, frames):
     embeds = MineClipEmbedder(model, batch_size=8).embed_frames(frames)
     assert len(embeds) == len(frames)
     assert all(e is None for e in embeds[:15])
-    assert all(e.shape == (1, 64) and e.dtype == np.float32 for e in embeds[15:])
+    assert all(e.shape == (1, 512) and e.dtype == np.float32 for e in embeds[15:])
     np.testing.assert_allclose(np.concatenate(embeds[15:]), per_window_reference(model, frames), atol=1e-5)
 
 
@@ -64,7 +64,7 @@ def test_bf16_is_close(model, frames):
 def test_text(model):
     embedder = MineClipEmbedder(model)
     one = embedder.embed_text("look at the sky")
-    assert one.shape == (1, 64) and one.dtype == np.float32
+    assert one.shape == (1, 512) and one.dtype == np.float32
     many = embedder.embed_texts(["look at the sky", "dig as far as possible"])
     np.testing.assert_allclose(many[:1], one, atol=1e-5)
     for bad in ("", "   \n"):

@@ -105,4 +105,4 @@ def test_dtype_and_device(tmp_path, tiny_state):
     model = load_mineclip(path, "tiny", dtype=torch.bfloat16, check_md5=False)
     assert model.dtype == torch.bfloat16
     out = model.encode_video(_frames())
-    assert out.dtype == torch.bfloat16 and out.shape == (1, 64)
+    assert out.dtype == torch.bfloat16 and out.shape == (1, 512)

@@ -68,7 +68,6 @@ def make_mineclip_embed_fn(
     512-d output and random weights (seeded), for smoke runs and benchmarks only: its embeddings mean nothing.
     dtype 'auto': float16 autocast on CUDA (as the original's `torch.cuda.amp.autocast()`), float32 on CPU.
     """
-    import dataclasses
 
     import torch
 
@@ -81,7 +80,7 @@ def make_mineclip_embed_fn(
     if config == "tiny":
         with torch.random.fork_rng():
             torch.manual_seed(0)
-            model = MineCLIP(dataclasses.replace(TINY, embed_dim=512)).eval()
+            model = MineCLIP(TINY).eval()
     else:
         model = load_mineclip(weights, config=config, device="cpu")
     embedder = MineClipEmbedder(model, device=device, dtype=torch_dtype, batch_size=batch_size)

@@ -63,9 +63,10 @@ REDUCED = MineClipConfig(
     embed_dim=128, vision_width=128, vision_layers=2, text_width=16, text_layers=2, text_heads=2,
     temporal_heads=2,
 )
-# Small widths for fast tests and benchmarks (no released weights exist for it).
+# Small widths for fast tests, benchmarks and smoke runs (no released weights exist for it). Its embeddings
+# keep the real 512-d size, so episodes, goal layers and priors built with it have the released shapes.
 TINY = MineClipConfig(
-    embed_dim=64, vision_width=64, vision_layers=2, vision_head_dim=32, text_width=32, text_layers=2,
+    embed_dim=512, vision_width=64, vision_layers=2, vision_head_dim=32, text_width=32, text_layers=2,
     text_heads=2, temporal_heads=2, temporal_head_dim=32,
 )
 

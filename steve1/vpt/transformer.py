@@ -185,13 +185,17 @@ class MemoryAttention(nn.Module):
 class RecurrentBlock(nn.Module):
     """h = LN(x); y = h + attn(h); z = y + mlp1(mlp0(y))  (the LN(x) skip is the reference's)."""
 
-    def __init__(self, config: PolicyConfig):
+    def __init__(self, config: PolicyConfig, attention: nn.Module | None = None):
+        """attention: the `r` sub-layer, called as attention(h, episode, state) -> (out, state); default the
+        policy's `MemoryAttention` (the IDM passes its own, non-causal one)."""
         super().__init__()
         hid, wide = config.hidsize, config.hidsize * config.pointwise_ratio
         self.mlp0 = linear_layer(hid, wide, norm=True, bias=False, relu=True)
         self.mlp1 = linear_layer(wide, hid, norm=False, bias=True, relu=False)
         self.pre_r_ln = nn.LayerNorm(hid)
-        self.r = MemoryAttention(hid, config.attention_heads, config.maxlen)
+        if attention is None:
+            attention = MemoryAttention(hid, config.attention_heads, config.maxlen)
+        self.r = attention
 
     def forward(
         self, x: torch.Tensor, episode: torch.Tensor, state: LayerState
