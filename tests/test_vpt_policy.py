@@ -268,3 +268,16 @@ def test_single_step_attention_equals_the_chunk_path(fresh):
     out_b, (mask_b, (k_b, v_b)) = attn._chunk(h, episode, state)
     torch.testing.assert_close(out_a, out_b, rtol=1e-5, atol=1e-5)
     assert torch.equal(mask_a, mask_b) and torch.equal(k_a, k_b) and torch.equal(v_a, v_b)
+
+
+def test_inference_mode_call_does_not_break_a_later_training_call():
+    """The band tables are cached; one made under inference_mode must not poison a gradient pass."""
+    policy = VPTPolicy(TINY_CONFIG, goal_dim=512)
+    img = torch.randint(0, 255, (1, 5, 128, 128, 3), dtype=torch.uint8)
+    first = torch.zeros(1, 5, dtype=torch.bool)
+    goal = torch.randn(1, 5, 512)
+    with torch.inference_mode():
+        policy(img, first, policy.initial_state(1), goal)
+    out = policy(img, first, policy.initial_state(1), goal)
+    out.logp_buttons.sum().backward()
+    assert policy.net.mineclip_embed_linear.weight.grad is not None

@@ -42,12 +42,15 @@ def _band_tables(t: int, maxlen: int, device: torch.device) -> tuple[torch.Tenso
     band (t, maxlen + t) bool: 0 <= d < maxlen.
     rel_index (t, maxlen + t) long: d inside the band, else maxlen
     (which points at an all-zero column appended to the relative-bias table).
+    The tables are cached, so they are built outside inference mode: an inference tensor in the cache would
+    break every later forward pass that records gradients.
     """
-    j = torch.arange(t, device=device)[:, None]
-    k = torch.arange(maxlen + t, device=device)[None, :]
-    d = maxlen + j - k
-    band = (d >= 0) & (d < maxlen)
-    return band, torch.where(band, d, torch.full_like(d, maxlen))
+    with torch.inference_mode(False):
+        j = torch.arange(t, device=device)[:, None]
+        k = torch.arange(maxlen + t, device=device)[None, :]
+        d = maxlen + j - k
+        band = (d >= 0) & (d < maxlen)
+        return band, torch.where(band, d, torch.full_like(d, maxlen))
 
 
 def episode_index(first: torch.Tensor, honour_every_first: bool) -> torch.Tensor:
