@@ -40,8 +40,8 @@ def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):
     models = load_agent_models("tiny", mineclip="tiny", random_weights=True, seed=0)
     row = next(r for r in rows if r["agent"] == "text" and r["prompt"] == "sky" and r["episode_index"] == "0")
     windows = np.load(out / "episodes" / "text__sky__0.npy")
-    assert windows.shape == (5, 64)
-    want = min_cosine_distance(models.embedder.embed_text("look at the sky"), windows, dim=64)
+    assert windows.shape == (5, 512)
+    want = min_cosine_distance(models.embedder.embed_text("look at the sky"), windows, dim=512)
     assert float(row["mineclip_dist"]) == pytest.approx(want, rel=1e-5)
     chain = next(r for r in rows if r["agent"] == "chain")
     assert chain["mineclip_dist_0"] and chain["mineclip_dist_1"] and not chain["mineclip_dist"]
