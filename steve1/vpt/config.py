@@ -1,0 +1,148 @@
+"""Policy hyperparameters: the three released VPT sizes, a tiny test size, and `.model` file reading.
+
+A `.model` file is a pickle of nested dicts; only `["model"]["args"]["net"]["args"]` (the network kwargs) and
+`["model"]["args"]["pi_head_opts"]["temperature"]` are read. It is opened with the restricted unpickler.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steve1.utils.safe_pickle import safe_load
+
+# Fixed by the VPT architecture (not stored in the .model files).
+N_CAMERA_CLASSES = 121  # 11 x 11 joint pitch/yaw bins
+N_BUTTON_CLASSES = 8641  # 8640 button combinations + 1 exclusive "inventory" class
+N_REL_BASIS = 10  # relative-position basis functions per attention layer
+IMG_SIZE = 128  # the policy sees 128x128 RGB frames
+MINECLIP_DIM = 512  # STEVE-1 goal embedding size
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Network kwargs of VPT's `MinecraftPolicy` (names as in the `.model` file) plus the head temperature."""
+
+    hidsize: int = 2048
+    impala_width: int = 8
+    impala_chans: tuple[int, ...] = (16, 32, 32)
+    attention_heads: int = 16
+    attention_memory_size: int = 256
+    timesteps: int = 128
+    n_recurrence_layers: int = 4
+    pointwise_ratio: int = 4
+    img_shape: tuple[int, int, int] = (IMG_SIZE, IMG_SIZE, 3)
+    temperature: float = 2.0
+
+    @property
+    def maxlen(self) -> int:
+        """Length of the per-layer key/value memory (frames); each frame attends to itself + maxlen-1 past."""
+        return self.attention_memory_size - self.timesteps
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidsize // self.attention_heads
+
+    @property
+    def cnn_channels(self) -> tuple[int, ...]:
+        return tuple(c * self.impala_width for c in self.impala_chans)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
+        object.__setattr__(self, "img_shape", tuple(int(c) for c in self.img_shape))
+        object.__setattr__(self, "temperature", float(self.temperature))
+        if self.hidsize % self.attention_heads:
+            raise ValueError(
+                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
+            )
+        if self.maxlen <= 0:
+            raise ValueError(
+                f"attention_memory_size ({self.attention_memory_size}) must exceed "
+                f"timesteps ({self.timesteps})"
+            )
+        if self.img_shape != (IMG_SIZE, IMG_SIZE, 3):
+            raise ValueError(f"img_shape must be (128, 128, 3), got {self.img_shape}")
+
+
+# Values from the VPT `.model` files (vpt-mineclip.md §A.1). Only these differ between sizes.
+POLICY_SIZES: dict[str, PolicyConfig] = {
+    "1x": PolicyConfig(hidsize=1024, impala_width=4, attention_heads=8),
+    "2x": PolicyConfig(hidsize=2048, impala_width=8, attention_heads=16),
+    "3x": PolicyConfig(hidsize=3072, impala_width=12, attention_heads=24),
+}
+
+# The configuration of the parity fixtures (tests/fixtures/parity/vpt_policy_tiny.pt).
+TINY_CONFIG = PolicyConfig(
+    hidsize=64, impala_width=1, impala_chans=(4, 8, 8), attention_heads=2,
+    attention_memory_size=32, timesteps=16, n_recurrence_layers=2,
+)
+
+# Keys of the `.model` net args that must hold these values: the port implements no other variant.
+_REQUIRED_NET_ARGS: dict[str, Any] = {
+    "attention_mask_style": "clipped_causal",
+    "recurrence_type": "transformer",
+    "use_pointwise_layer": True,
+    "pointwise_use_activation": False,
+    "recurrence_is_residual": True,
+    "use_pre_lstm_ln": False,
+    "impala_kwargs": {"post_pool_groups": 1},
+    "init_norm_kwargs": {"batch_norm": False, "group_norm_groups": 1},
+}
+_FIELDS = {f.name for f in dataclasses.fields(PolicyConfig)} - {"temperature"}
+
+
+def config_from_kwargs(net_args: dict[str, Any], temperature: float = 2.0) -> PolicyConfig:
+    """A config from `MinecraftPolicy` kwargs (a `.model` file's net args); unsupported variants raise."""
+    for key, want in _REQUIRED_NET_ARGS.items():
+        if key in net_args and net_args[key] != want:
+            raise ValueError(
+                f"unsupported VPT variant: {key}={net_args[key]!r} (this port implements {want!r})"
+            )
+    missing = sorted(k for k in ("hidsize", "impala_width", "attention_heads") if k not in net_args)
+    if missing:
+        raise ValueError(f"net args lack {missing}; is this a VPT policy .model file?")
+    kwargs = {k: v for k, v in net_args.items() if k in _FIELDS}
+    return PolicyConfig(**kwargs, temperature=float(temperature))
+
+
+def load_model_file(path: str | Path) -> PolicyConfig:
+    """Read a VPT `.model` pickle (e.g. `2x.model`) safely and return its `PolicyConfig`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such .model file (download it with download_weights.sh)")
+    data = safe_load(path)
+    try:
+        args = data["model"]["args"]
+        net_args = args["net"]["args"]
+        temperature = args["pi_head_opts"]["temperature"]
+    except (KeyError, TypeError) as e:
+        raise ValueError(
+            f"{path}: not a VPT policy .model file (no ['model']['args']['net']['args'] / "
+            f"['model']['args']['pi_head_opts']['temperature']: missing {e}); "
+            "did you pass a .weights file or an IDM model?"
+        ) from None
+    if not isinstance(net_args, dict):
+        kind = type(net_args).__name__
+        raise ValueError(f"{path}: ['model']['args']['net']['args'] is a {kind}, not a dict")
+    try:
+        return config_from_kwargs(net_args, temperature=float(temperature))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def policy_config(name_or_path: str | Path | PolicyConfig) -> PolicyConfig:
+    """"1x" / "2x" / "3x" / "tiny", a path to a `.model` file, or a `PolicyConfig` (returned as is)."""
+    if isinstance(name_or_path, PolicyConfig):
+        return name_or_path
+    key = str(name_or_path)
+    if key in POLICY_SIZES:
+        return POLICY_SIZES[key]
+    if key == "tiny":
+        return TINY_CONFIG
+    path = Path(key)
+    if path.suffix != ".model" and not path.exists():
+        raise ValueError(
+            f"unknown policy size {key!r}: use one of {sorted(POLICY_SIZES)}, 'tiny' or a .model file path"
+        )
+    return load_model_file(path)

@@ -1,0 +1,174 @@
+"""VPT's recurrent transformer: residual blocks of memory attention + pointwise MLP, per-layer KV cache.
+
+Each layer keeps `maxlen = attention_memory_size - timesteps` cached (projected) keys and values. A frame
+attends to itself and the `maxlen - 1` frames before it ("clipped causal"), with a learned relative-position
+bias (`b_nd`, 10 basis functions mixed per query by `r_layer`) and logits scaled by 1/head_dim (muP),
+not 1/sqrt(head_dim).
+
+Hidden state, one entry per layer: `(state_mask, (K, V))`
+  state_mask: bool (B, 1, maxlen), which cache rows hold real frames; None for a fresh state (nothing valid)
+  K, V:       (B, maxlen, hidsize) cached projected keys / values (zeros in a fresh state)
+
+Reference quirks kept (vpt-mineclip.md §A.5, §A.11):
+  * the attention sub-layer's skip connection carries LayerNorm(x), not x (y = LN(x) + attn(LN(x)));
+  * `first` is honoured only at step 0 of a call (a `first` later in the call is ignored) unless the caller
+    passes `honour_every_first=True`, an opt-in extension that resets memory at every flagged step.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from steve1.vpt.config import N_REL_BASIS, PolicyConfig
+from steve1.vpt.layers import linear_layer
+
+MASKED_LOGIT = -1e9  # additive bias of a masked key (as the reference)
+
+LayerState = tuple[torch.Tensor | None, tuple[torch.Tensor, torch.Tensor]]
+State = list[LayerState]
+
+
+@functools.lru_cache(maxsize=64)
+def _band_tables(t: int, maxlen: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Clipped-causal band and relative-distance index for t queries over maxlen + t keys.
+
+    Query j sits at key position maxlen + j; its distance to key k is d = maxlen + j - k.
+    band (t, maxlen + t) bool: 0 <= d < maxlen.
+    rel_index (t, maxlen + t) long: d inside the band, else maxlen
+    (which points at an all-zero column appended to the relative-bias table).
+    """
+    j = torch.arange(t, device=device)[:, None]
+    k = torch.arange(maxlen + t, device=device)[None, :]
+    d = maxlen + j - k
+    band = (d >= 0) & (d < maxlen)
+    return band, torch.where(band, d, torch.full_like(d, maxlen))
+
+
+def episode_index(first: torch.Tensor, honour_every_first: bool) -> torch.Tensor:
+    """(B, t) bool -> (B, t) long: episode starts seen so far in this call (0 = still the cached episode).
+
+    Faithful mode looks only at first[:, 0], so the count is first[:, 0] at every step.
+    """
+    if honour_every_first:
+        return first.long().cumsum(dim=1)
+    return first[:, :1].long().expand_as(first)
+
+
+class AttentionWeights(nn.Module):
+    """Parameters of one attention layer, named as VPT's `SelfAttentionLayer` (`r.orc_block.*`)."""
+
+    def __init__(self, hidsize: int, heads: int, maxlen: int):
+        super().__init__()
+        self.q_layer = nn.Linear(hidsize, hidsize)
+        self.k_layer = nn.Linear(hidsize, hidsize, bias=False)
+        self.v_layer = nn.Linear(hidsize, hidsize, bias=False)
+        self.proj_layer = nn.Linear(hidsize, hidsize)
+        self.r_layer = nn.Linear(hidsize, N_REL_BASIS * heads)
+        self.b_nd = nn.Parameter(torch.randn(N_REL_BASIS, maxlen) * 0.2)  # (basis, distance)
+
+
+class MemoryAttention(nn.Module):
+    """Multi-head attention of t new frames over [maxlen cached frames, t new frames]; returns attn(h)."""
+
+    def __init__(self, hidsize: int, heads: int, maxlen: int):
+        super().__init__()
+        self.heads, self.maxlen = heads, maxlen
+        self.orc_block = AttentionWeights(hidsize, heads, maxlen)
+
+    def forward(
+        self, h: torch.Tensor, episode: torch.Tensor, state: LayerState
+    ) -> tuple[torch.Tensor, LayerState]:
+        """h (B, t, E) normalised input; episode (B, t) from `episode_index`; state of this layer."""
+        w = self.orc_block
+        B, t, E = h.shape
+        H, maxlen = self.heads, self.maxlen
+        D = E // H
+        L = maxlen + t
+        state_mask, (k_cache, v_cache) = state
+        if state_mask is None:
+            state_mask = torch.zeros(B, 1, maxlen, dtype=torch.bool, device=h.device)
+
+        q = w.q_layer(h)  # (B, t, E)
+        k_full = torch.cat([k_cache.to(h.dtype), w.k_layer(h)], dim=1)  # (B, L, E)
+        v_full = torch.cat([v_cache.to(h.dtype), w.v_layer(h)], dim=1)  # (B, L, E)
+
+        # Which keys each query may see: the band, and cached keys only if still in this episode and valid.
+        band, rel_index = _band_tables(t, maxlen, h.device)
+        cache_ok = state_mask & (episode == 0)[:, :, None]  # (B, t, maxlen)
+        new_ok = episode[:, :, None] == episode[:, None, :]  # (B, t, t)
+        allowed = band & torch.cat([cache_ok, new_ok], dim=2)  # (B, t, L)
+
+        # Relative-position bias: rel[b, h, j, k] = sum_n R[b, j, h, n] * b_nd[n, d(j, k)], 0 off the band.
+        r = w.r_layer(h).float().view(B, t, H, N_REL_BASIS).transpose(1, 2)  # (B, H, t, 10)
+        rel_by_distance = F.pad(r @ w.b_nd.float(), (0, 1))  # (B, H, t, maxlen + 1), last column zero
+        rel = rel_by_distance.gather(3, rel_index.expand(B, H, t, L))  # (B, H, t, L)
+        bias = rel + torch.where(allowed, 0.0, MASKED_LOGIT)[:, None]  # (B, H, t, L) float32
+
+        qh = q.view(B, t, H, D).transpose(1, 2).reshape(B * H, t, D).float()
+        kh = k_full.view(B, L, H, D).transpose(1, 2).reshape(B * H, L, D).float()
+        vh = v_full.view(B, L, H, D).transpose(1, 2).reshape(B * H, L, D)
+        logits = torch.baddbmm(bias.reshape(B * H, t, L), qh, kh.transpose(1, 2), alpha=1.0 / D)
+        attn = torch.softmax(logits, dim=2).to(vh.dtype) @ vh  # (B*H, t, D)
+        out = w.proj_layer(attn.view(B, H, t, D).transpose(1, 2).reshape(B, t, E))  # (B, t, E)
+
+        # New state: keep the last maxlen keys/values; cache rows stay valid unless a new episode began.
+        last = episode[:, -1]  # (B,)
+        n_new = min(t, maxlen)
+        new_mask = torch.cat(
+            [
+                state_mask[:, :, t:] & (last == 0)[:, None, None],
+                (episode[:, t - n_new:] == last[:, None])[:, None, :],
+            ],
+            dim=2,
+        )  # (B, 1, maxlen)
+        return out, (new_mask, (k_full[:, -maxlen:], v_full[:, -maxlen:]))
+
+
+class RecurrentBlock(nn.Module):
+    """h = LN(x); y = h + attn(h); z = y + mlp1(mlp0(y))  (the LN(x) skip is the reference's)."""
+
+    def __init__(self, config: PolicyConfig):
+        super().__init__()
+        hid, wide = config.hidsize, config.hidsize * config.pointwise_ratio
+        self.mlp0 = linear_layer(hid, wide, norm=True, bias=False, relu=True)
+        self.mlp1 = linear_layer(wide, hid, norm=False, bias=True, relu=False)
+        self.pre_r_ln = nn.LayerNorm(hid)
+        self.r = MemoryAttention(hid, config.attention_heads, config.maxlen)
+
+    def forward(
+        self, x: torch.Tensor, episode: torch.Tensor, state: LayerState
+    ) -> tuple[torch.Tensor, LayerState]:
+        h = self.pre_r_ln(x)
+        a, state = self.r(h, episode, state)
+        y = h + a
+        return y + self.mlp1(self.mlp0(y)), state
+
+
+class RecurrentStack(nn.Module):
+    """The `recurrent_layer` of VPT: n_recurrence_layers blocks, each with its own memory."""
+
+    def __init__(self, config: PolicyConfig):
+        super().__init__()
+        self.config = config
+        self.blocks = nn.ModuleList(RecurrentBlock(config) for _ in range(config.n_recurrence_layers))
+
+    def initial_state(self, batch_size: int, device=None, dtype=torch.float32) -> State:
+        shape = (batch_size, self.config.maxlen, self.config.hidsize)
+        return [
+            (None, (torch.zeros(shape, device=device, dtype=dtype), torch.zeros_like(k)))
+            for k in (torch.zeros(shape, device=device, dtype=dtype) for _ in self.blocks)
+        ]
+
+    def forward(
+        self, x: torch.Tensor, first: torch.Tensor, state: State, honour_every_first: bool = False
+    ) -> tuple[torch.Tensor, State]:
+        """x (B, T, E), first (B, T) bool -> (B, T, E), new state."""
+        episode = episode_index(first, honour_every_first)
+        new_state = []
+        for block, layer_state in zip(self.blocks, state, strict=True):
+            x, layer_state = block(x, episode, layer_state)
+            new_state.append(layer_state)
+        return x, new_state
