@@ -1,0 +1,189 @@
+-- steve1_bridge: the world side of steve1's Minetest world.
+-- Every 1/20 s of game time it writes <world>/steve1_state.json (position, look angles, health, inventory);
+-- it polls <world>/steve1_cmd.json for commands from Python and acknowledges them by id in the state.
+
+local world = minetest.get_worldpath()
+local STATE_PATH = world .. "/steve1_state.json"
+local CMD_PATH = world .. "/steve1_cmd.json"
+local PERIOD = 0.05  -- seconds of game time between reports (MineRL's 20 steps per second)
+
+local elapsed = 0.0
+local game_time = 0.0
+local seq = 0
+local last_cmd_id = 0
+local last_cmd_text = ""
+local arena_ready = 0  -- id of the last arena command whose blocks are placed
+local spawn_pos = nil
+local HOTBAR_SLOTS = 9  -- MineRL's hotbar (Minetest Game shows 8)
+
+local function the_player()
+	local players = minetest.get_connected_players()
+	return players[1]
+end
+
+local function inventory_counts(player)
+	local counts = {}
+	local inv = player:get_inventory()
+	for _, list in ipairs({"main", "craft"}) do
+		for _, stack in ipairs(inv:get_list(list) or {}) do
+			if not stack:is_empty() then
+				local name = stack:get_name()
+				counts[name] = (counts[name] or 0) + stack:get_count()
+			end
+		end
+	end
+	return counts
+end
+
+local function clear_inventory(player)
+	local inv = player:get_inventory()
+	for _, list in ipairs({"main", "craft", "craftpreview"}) do
+		if inv:get_size(list) > 0 then
+			inv:set_list(list, {})
+		end
+	end
+end
+
+local function place_player(player, pos, yaw, pitch)
+	player:set_pos(pos)
+	player:set_look_horizontal(yaw)
+	player:set_look_vertical(pitch)
+	player:set_velocity({x = 0, y = 0, z = 0})
+end
+
+-- A flat stone floor with air above, centred on `c` (the node the player's feet are in), and one dirt
+-- block at eye level right in front of the player (+Z, yaw 0). Deterministic whatever the terrain.
+local ARENA_RADIUS = 8
+local ARENA_HEIGHT = 4
+
+local function build_arena(c, id)
+	local p1 = {x = c.x - ARENA_RADIUS, y = c.y - 1, z = c.z - ARENA_RADIUS}
+	local p2 = {x = c.x + ARENA_RADIUS, y = c.y + ARENA_HEIGHT, z = c.z + ARENA_RADIUS}
+	minetest.emerge_area(p1, p2, function(_, _, remaining)
+		if remaining > 0 then
+			return
+		end
+		local vm = minetest.get_voxel_manip()
+		local e1, e2 = vm:read_from_map(p1, p2)
+		local area = VoxelArea:new({MinEdge = e1, MaxEdge = e2})
+		local data = vm:get_data()
+		local stone = minetest.get_content_id("default:stone")
+		local air = minetest.get_content_id("air")
+		for z = p1.z, p2.z do
+			for y = p1.y, p2.y do
+				for x = p1.x, p2.x do
+					data[area:index(x, y, z)] = (y == p1.y) and stone or air
+				end
+			end
+		end
+		data[area:index(c.x, c.y + 1, c.z + 1)] = minetest.get_content_id("default:dirt")
+		vm:set_data(data)
+		vm:write_to_map(true)
+		vm:update_liquids()
+		local player = the_player()
+		if player then
+			place_player(player, {x = c.x, y = c.y - 0.5, z = c.z}, 0, 0)
+		end
+		arena_ready = id
+	end)
+end
+
+local function run_command(cmd)
+	local player = the_player()
+	if not player then
+		return false
+	end
+	if cmd.op == "respawn" then
+		clear_inventory(player)
+		player:set_hp(player:get_properties().hp_max or 20)
+		player:set_breath(player:get_properties().breath_max or 10)
+		place_player(player, cmd.pos or spawn_pos or player:get_pos(), cmd.yaw or 0, cmd.pitch or 0)
+		if cmd.time_of_day then
+			minetest.set_timeofday(cmd.time_of_day)
+		end
+	elseif cmd.op == "arena" then
+		local c = vector.round(cmd.pos or player:get_pos())
+		clear_inventory(player)
+		player:set_hp(player:get_properties().hp_max or 20)
+		build_arena(c, cmd.id)
+	elseif cmd.op == "set_look" then
+		player:set_look_horizontal(cmd.yaw)
+		player:set_look_vertical(cmd.pitch)
+	else
+		minetest.log("error", "[steve1_bridge] unknown command " .. tostring(cmd.op))
+	end
+	return true
+end
+
+local function poll_commands()
+	local f = io.open(CMD_PATH, "r")
+	if not f then
+		return
+	end
+	local text = f:read("*a")
+	f:close()
+	if text == last_cmd_text or text == "" then
+		return
+	end
+	local cmd = minetest.parse_json(text)
+	if type(cmd) ~= "table" or type(cmd.id) ~= "number" or cmd.id <= last_cmd_id then
+		return
+	end
+	if run_command(cmd) then
+		last_cmd_id = cmd.id
+		last_cmd_text = text
+	end
+end
+
+local function write_state()
+	local player = the_player()
+	local state = {seq = seq, t = game_time, ack = last_cmd_id, arena = arena_ready, joined = false}
+	if player then
+		local pos = player:get_pos()
+		state.joined = true
+		state.pos = {pos.x, pos.y, pos.z}
+		state.yaw = player:get_look_horizontal()
+		state.pitch = player:get_look_vertical()
+		state.hp = player:get_hp()
+		state.breath = player:get_breath()
+		state.inv = inventory_counts(player)
+		state.inv["_"] = 0  -- keeps the table an object in JSON even when empty
+		state.time_of_day = minetest.get_timeofday()
+	end
+	minetest.safe_file_write(STATE_PATH, minetest.write_json(state))
+end
+
+minetest.register_on_joinplayer(function(player)
+	spawn_pos = spawn_pos or player:get_pos()
+	player:set_look_horizontal(0)
+	player:set_look_vertical(0)
+	player:hud_set_flags({minimap = false, minimap_radar = false, basic_debug = false})
+	player:hud_set_hotbar_itemcount(HOTBAR_SLOTS)
+end)
+
+-- Minetest Game has no sprint: Aux1 (MineRL's `sprint` key) gives Minecraft's 1.3x sprint speed.
+local SPRINT_SPEED = 1.3
+local sprinting = false
+
+local function update_sprint(player)
+	local wants = player:get_player_control().aux1 and true or false
+	if wants ~= sprinting then
+		sprinting = wants
+		player:set_physics_override({speed = wants and SPRINT_SPEED or 1.0})
+	end
+end
+
+minetest.register_globalstep(function(dtime)
+	game_time = game_time + dtime
+	local player = the_player()
+	if player then
+		update_sprint(player)
+	end
+	elapsed = elapsed + dtime
+	poll_commands()
+	if elapsed >= PERIOD then
+		elapsed = elapsed - PERIOD * math.floor(elapsed / PERIOD)
+		seq = seq + 1
+		write_state()
+	end
+end)

@@ -1,0 +1,209 @@
+"""Integration tests on the real Minetest game (Debian packages minetest + xvfb), sharing one instance.
+
+Order matters inside the module (one world, like an episode): start, 200 steps, turn, arena dig + walk,
+respawn, then the faults (killed game, hung game), and last a separate process holding two worlds that is
+killed to show that nothing is left behind.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from steve1.envs import make_world
+from steve1.envs.minetest import minetest_available
+from steve1.envs.minetest.processes import remove_stale_instance_dirs
+from steve1.spaces import POV_SHAPE, noop_action
+
+pytestmark = [pytest.mark.minetest, pytest.mark.skipif(minetest_available() is not None,
+                                                       reason=str(minetest_available()))]
+SEED = 12345
+# One mouse pixel turns 0.1 degrees (controls.DEGREES_PER_PIXEL); the sub-pixel remainder is carried over,
+# so a commanded turn should land within a pixel or two. 0.5 degrees (5 pixels) also allows the game's
+# float32 angles; a lost mouse motion would miss by a whole step's worth (>= 5 degrees here).
+TURN_TOLERANCE_DEG = 0.5
+
+
+def _act(**keys) -> dict:
+    action = noop_action()
+    for key, value in keys.items():
+        action[key.replace("_", ".")] = value
+    return action
+
+
+def _settle(world, n: int = 8, max_steps: int = 80) -> dict:
+    """At least n idle steps, then until position and look angles hold still for 4 steps (a loaded
+    machine renders and reports late)."""
+    still, last = 0, None
+    for i in range(max_steps):
+        obs, *_ = world.step(noop_action())
+        now = tuple(round(v, 3) for v in obs["location_stats"].values())
+        still = still + 1 if now == last else 0
+        last = now
+        if i >= n and still >= 4:
+            break
+    return obs
+
+
+def _walk(world, steps: int, **keys) -> float:
+    """Horizontal speed in m/s of game time over `steps` steps holding `keys`."""
+    first = None
+    for _ in range(steps):
+        obs, _, _, _, info = world.step(_act(**keys))
+        here = (obs["location_stats"]["xpos"], obs["location_stats"]["zpos"], info["game_time"])
+        first = first or here
+    return float(np.hypot(here[0] - first[0], here[1] - first[1]) / max(here[2] - first[2], 1e-6))
+
+
+@pytest.fixture(scope="module")
+def world():
+    with make_world("minetest", seed=SEED, hang_timeout_s=6.0) as w:
+        yield w
+    assert all(pid is None for pid in w.pids.values())
+
+
+@pytest.fixture(scope="module")
+def first(world):
+    return world.reset(seed=SEED)
+
+
+def test_reset_gives_a_minerl_shaped_observation(first):
+    obs, info = first
+    assert info["seed"] == SEED and info["fresh_world"] and not info["faults"]
+    assert obs["pov"].shape == POV_SHAPE and obs["pov"].dtype == np.uint8
+    assert obs["pov"].std() > 10  # a rendered scene, not a blank screen
+    assert set(obs["location_stats"]) >= {"xpos", "ypos", "zpos", "pitch", "yaw"}
+    assert obs["life_stats"]["life"] == 20
+    assert obs["inventory"]["dirt"] == 0 and "oak_log" in obs["inventory"]
+
+
+def test_200_steps_run(world, first):
+    rng = np.random.default_rng(0)
+    start = time.monotonic()
+    frames = set()
+    for i in range(200):
+        camera = np.array([0.0, rng.normal(0, 3)], np.float32)  # look around, keep the pitch level
+        obs, reward, terminated, truncated, info = world.step(_act(camera=camera, jump=int(i % 20 == 0)))
+        assert not (terminated or truncated) and info["fault"] is None
+        frames.add(obs["pov"][::16, ::16].tobytes())
+    elapsed = time.monotonic() - start
+    assert elapsed >= 200 / 20 * 0.95  # paced to 20 steps per second of game time
+    assert len(frames) > 20  # the view changed as the camera turned
+
+
+def test_commanded_turn_changes_yaw_and_pitch_by_that_many_degrees(world, first):
+    before = _settle(world)["location_stats"]
+    for _ in range(3):
+        world.step(_act(camera=np.array([0.0, 15.0])))  # 45 degrees to the right
+    world.step(_act(camera=np.array([-12.5, 0.0])))  # look up 12.5 degrees
+    after = _settle(world)["location_stats"]
+    yaw_change = (after["yaw"] - before["yaw"] + 180) % 360 - 180
+    assert yaw_change == pytest.approx(45.0, abs=TURN_TOLERANCE_DEG)
+    assert after["pitch"] - before["pitch"] == pytest.approx(-12.5, abs=TURN_TOLERANCE_DEG)
+    world.step(_act(camera=np.array([12.5, -200.0])))  # a large turn is split into several motions
+    final = _settle(world)["location_stats"]
+    assert (final["yaw"] - after["yaw"] + 180) % 360 - 180 == pytest.approx(160.0, abs=TURN_TOLERANCE_DEG)
+
+
+def test_digging_the_dirt_block_puts_dirt_in_the_inventory_and_walking_moves(world, first):
+    obs = world.arrange_test_arena()
+    assert obs["location_stats"]["pitch"] == pytest.approx(0, abs=0.1)
+    for _ in range(60):  # Minetest Game: bare hands dig dirt in 0.7 s (14 steps)
+        obs, *_ = world.step(_act(attack=1))
+        if obs["inventory"]["dirt"]:
+            break
+    assert obs["inventory"]["dirt"] == 1
+    start = _settle(world, 2)["location_stats"]
+    walk_speed = _walk(world, 24, forward=1)  # about a second forward (+z, yaw 0), where the dirt block was
+    obs = _settle(world, 2)
+    assert obs["location_stats"]["zpos"] - start["zpos"] > 2.0  # walked forward, not sideways
+    assert abs(obs["location_stats"]["xpos"] - start["xpos"]) < 0.5
+    assert 2.5 < walk_speed < 4.5, walk_speed  # Minetest walks 4 m/s (less while speeding up)
+    world.step(_act(camera=np.array([0.0, 180.0])))  # turn around, then sprint back across the arena
+    _settle(world, 2)
+    sprint_speed = _walk(world, 24, forward=1, sprint=1)
+    assert sprint_speed > 1.15 * walk_speed, (sprint_speed, walk_speed)  # the bridge mod's 1.3x sprint
+
+
+def test_fast_respawn_returns_to_spawn_with_an_empty_inventory(world, first):
+    obs, info = world.reset(fresh_world=False)
+    assert not info["fresh_world"] and obs["inventory"]["dirt"] == 0
+    spawn = first[0]["location_stats"]
+    assert obs["location_stats"]["xpos"] == pytest.approx(spawn["xpos"], abs=0.5)
+    assert obs["location_stats"]["zpos"] == pytest.approx(spawn["zpos"], abs=0.5)
+
+
+def test_killed_game_is_restarted_in_the_same_world(world, first):
+    old = world.pids["game"]
+    os.kill(old, signal.SIGKILL)
+    for _ in range(10):  # the kernel ends it within a step or two
+        obs, _, terminated, truncated, info = world.step(noop_action())
+        if truncated:
+            break
+    assert truncated and info["restarted"] and "not running" in info["fault"]
+    assert world.pids["game"] not in (None, old)
+    spawn = first[0]["location_stats"]  # same seed: same terrain and spawn
+    assert (obs["location_stats"]["xpos"], obs["location_stats"]["zpos"]) == pytest.approx(
+        (spawn["xpos"], spawn["zpos"]), abs=0.5)
+    obs, _, _, truncated, info = world.step(noop_action())
+    assert not truncated and info["fault"] is None
+
+
+def test_hung_game_is_detected_by_timeout_and_restarted(world, first):
+    hung = world.pids["game"]
+    os.kill(hung, signal.SIGSTOP)
+    start = time.monotonic()
+    try:
+        for _ in range(400):
+            obs, _, _, truncated, info = world.step(noop_action())
+            if truncated:
+                break
+    finally:
+        if world.pids["game"] == hung:
+            os.kill(hung, signal.SIGCONT)
+    assert truncated and "hung" in info["fault"] and world.pids["game"] != hung
+    assert time.monotonic() - start < world.hang_timeout_s + world.start_timeout_s
+    assert not os.path.exists(f"/proc/{hung}") or open(f"/proc/{hung}/stat").read().split()[2] == "Z"
+
+
+def test_two_worlds_side_by_side_leave_nothing_when_the_parent_is_killed(tmp_path):
+    script = textwrap.dedent(f"""
+        import sys, time
+        sys.path.insert(0, {os.getcwd()!r})
+        from steve1.envs import VectorWorld, make_world
+        from steve1.spaces import noop_action
+        vec = VectorWorld(make=lambda i: make_world("minetest", seed=7 + i), n=2)
+        vec.reset()
+        results = vec.step([noop_action(), noop_action()])
+        print(" ".join(str(p) for w in vec.worlds for p in w.pids.values()), flush=True)
+        print(" ".join(str(w._root) for w in vec.worlds), flush=True)
+        time.sleep(120)
+    """)
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        roots = parent.stdout.readline().split()
+        assert len(pids) == 4 and len(set(pids)) == 4  # two Xvfb, two games, all distinct
+    finally:
+        parent.kill()
+        parent.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids)
+    remove_stale_instance_dirs()  # what a killed parent could not clean, the next instance removes
+    assert not [d for d in roots if os.path.exists(d)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
