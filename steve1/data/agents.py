@@ -1,0 +1,174 @@
+"""The small agent protocol mixed-agent generation drives, and the agents that implement it.
+
+An agent acts for a batch of worlds ("slots"). `reset(batch_size)` starts fresh state for every slot,
+`reset_slots(slots)` for some of them, and `act(obs_batch, slots)` returns one MineRL env action dict per
+given observation (`obs_batch[i]` belongs to slot `slots[i]`). Actions use the VPT agent's env format: every
+button an int array of shape (1,), `camera` a (1, 2) array of degrees, no ESC/pickItem/swapHands.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, Sequence
+
+import numpy as np
+
+from steve1.spaces import BUTTON_KEYS, CAMERA_KEY
+
+AGENT_BUTTON_KEYS = tuple(k for k in BUTTON_KEYS if k not in ("ESC", "pickItem", "swapHands"))  # 20 keys
+
+
+class Agent(Protocol):
+    name: str  # shown in metadata; names containing 'rl_from' count as RL agents for switch probabilities
+    in_model: str
+    in_weights: str
+
+    def reset(self, batch_size: int) -> None: ...
+
+    def reset_slots(self, slots: Sequence[int]) -> None: ...
+
+    def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]: ...
+
+
+class RandomAgent:
+    """Presses each button with probability `p_button` and turns the camera by up to `max_camera` degrees."""
+
+    def __init__(self, name: str = "random", seed: int = 0, p_button: float = 0.1, max_camera: float = 10.0):
+        self.name, self.in_model, self.in_weights = name, "", f"{name}.random"
+        self.rng = np.random.default_rng(seed)
+        self.p_button, self.max_camera = p_button, max_camera
+
+    def reset(self, batch_size: int) -> None:
+        pass
+
+    def reset_slots(self, slots: Sequence[int]) -> None:
+        pass
+
+    def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]:
+        n = len(obs_batch)
+        pressed = self.rng.random((n, len(AGENT_BUTTON_KEYS))) < self.p_button  # (n, 20)
+        camera = self.rng.uniform(-self.max_camera, self.max_camera, (n, 1, 2))  # (n, 1, 2)
+        return [
+            {**{k: np.array([int(pressed[i, j])]) for j, k in enumerate(AGENT_BUTTON_KEYS)},
+             CAMERA_KEY: camera[i]}
+            for i in range(n)
+        ]
+
+
+def make_agent(spec: str, seed: int = 0, device: str = "cpu") -> Agent:
+    """Build an agent from a spec: `random[:name]`, or `vpt:<model file>:<weights file>`."""
+    kind, _, rest = spec.partition(":")
+    if kind == "random":
+        return RandomAgent(name=rest or "random", seed=seed)
+    if kind == "vpt":
+        model, _, weights = rest.partition(":")
+        if not model or not weights:
+            raise ValueError(f"VPT agent spec must be vpt:<model>:<weights>, got {spec!r}")
+        return make_vpt_agent(model, weights, device=device)
+    raise ValueError(f"unknown agent spec {spec!r}; use 'random' or 'vpt:<model>:<weights>'")
+
+
+def make_vpt_agent(in_model: str, in_weights: str, device: str = "cpu", name: str | None = None) -> Agent:
+    """An unconditioned VPT agent (any size: 1x/2x/3x `.model`, or 'tiny') from released `.weights`."""
+    for p in (in_model, in_weights):
+        if p != "tiny" and not Path(p).exists():
+            raise FileNotFoundError(f"VPT file {p} not found; run ./download_weights.sh or fix the path")
+    return VPTAgent(in_model, in_weights, device=device, name=name)
+
+
+def vpt_agent_name(in_weights: str) -> str:
+    """`rl-from-foundation-2x.weights` -> `rl_from_foundation_2x` (the original's agent names)."""
+    return Path(in_weights).name.split(".")[0].replace("-", "_")
+
+
+class VPTAgent:
+    """VPT policy acting for a batch of worlds, sampling stochastically like VPT's `MineRLAgent`.
+
+    Per slot the recurrent memory is reset exactly (cache rows zeroed and marked empty, as a fresh
+    `initial_state`). Actions are returned in the original agent's env format ((1,) arrays, camera (1, 2)).
+    """
+
+    def __init__(self, in_model: str, in_weights: str, device: str = "cpu", name: str | None = None,
+                 deterministic: bool = False):
+        import torch
+
+        from steve1.vpt.config import policy_config
+        from steve1.vpt.policy import VPTPolicy
+        from steve1.vpt.weights import load_policy_weights
+
+        self.name = name or vpt_agent_name(in_weights)
+        self.in_model, self.in_weights = str(in_model), str(in_weights)
+        self.device = torch.device(device)
+        self.policy = VPTPolicy(policy_config(in_model)).to(self.device).eval()
+        load_policy_weights(self.policy, in_weights)
+        self.deterministic = deterministic
+        self.state = None
+
+    def reset(self, batch_size: int) -> None:
+        self.state = self.policy.initial_state(batch_size)
+
+    def reset_slots(self, slots: Sequence[int]) -> None:
+        if self.state is None or not len(slots):
+            return
+        rows = list(slots)
+        new = []
+        for mask, (k, v) in self.state:
+            k, v = k.clone(), v.clone()
+            k[rows] = 0
+            v[rows] = 0
+            if mask is not None:
+                mask = mask.clone()
+                mask[rows] = False
+            new.append((mask, (k, v)))
+        self.state = new
+
+    def _rows(self, rows: list[int]):
+        return [(None if m is None else m[rows], (k[rows], v[rows])) for m, (k, v) in self.state]
+
+    def _put_rows(self, rows: list[int], sub) -> None:
+        new = []
+        for (m, (k, v)), (sm, (sk, sv)) in zip(self.state, sub, strict=True):
+            k, v = k.clone(), v.clone()
+            k[rows], v[rows] = sk, sv
+            if m is None:
+                m = torch_zeros_like_mask(sm, k.shape[0])
+            else:
+                m = m.clone()
+            m[rows] = sm
+            new.append((m, (k, v)))
+        self.state = new
+
+    def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]:
+        import torch
+
+        from steve1.vpt.actions import agent_to_env_arrays
+        from steve1.vpt.preprocess import resize_pov
+        from steve1.vpt.sampling import sample_actions
+
+        if self.state is None:
+            raise RuntimeError("call reset(batch_size) before act()")
+        rows = list(slots)
+        n_all = self.state[0][1][0].shape[0]
+        img = resize_pov(np.stack([np.asarray(o["pov"]) for o in obs_batch]))  # (n, 128, 128, 3)
+        img_t = torch.from_numpy(img)[:, None].to(self.device)  # (n, 1, 128, 128, 3)
+        first = torch.zeros(len(rows), 1, dtype=torch.bool, device=self.device)
+        whole = rows == list(range(n_all))
+        with torch.inference_mode():
+            out = self.policy(img_t, first, self.state if whole else self._rows(rows))
+            sampled = sample_actions(out.logp_camera[:, 0], out.logp_buttons[:, 0], self.deterministic)
+        if whole:
+            self.state = out.state
+        else:
+            self._put_rows(rows, out.state)
+        arrays = agent_to_env_arrays(sampled.buttons.cpu().numpy(), sampled.camera.cpu().numpy())
+        return [
+            {**{k: np.array([int(arrays[k][i])]) for k in AGENT_BUTTON_KEYS},
+             CAMERA_KEY: np.asarray(arrays[CAMERA_KEY][i], dtype=np.float64).reshape(1, 2)}
+            for i in range(len(rows))
+        ]
+
+
+def torch_zeros_like_mask(sub_mask, batch: int):
+    """An all-False state mask for `batch` rows shaped like `sub_mask` (B', 1, maxlen)."""
+    import torch
+
+    return torch.zeros((batch, *sub_mask.shape[1:]), dtype=sub_mask.dtype, device=sub_mask.device)

@@ -1,0 +1,304 @@
+"""Convert VPT contractor recordings into STEVE-1 episodes (`train/1_generate_dataset.sh`, first half).
+
+For each selected index entry: download `.mp4` + `.jsonl` (streamed, resumable, retried), convert the steps
+(`contractor_actions`), decode the video once (GUI cursor drawn, BGR->RGB, 128x128 policy frames and 256x160
+MineCLIP frames, both INTER_LINEAR), embed with MineCLIP in chunks, and write the episode atomically as
+`contractor_<v>_<idx>_contractor_nmFrm<N>_term` with metadata {contractor_version, contractor_index, ...}.
+
+Resuming: finished episodes are recognised by name and skipped; a killed conversion leaves only a hidden
+partial directory that the next attempt deletes. Episodes skipped for a permanent reason (too short, corrupt,
+missing) are recorded in `<output_dir>/.contractor_skipped_<v>.jsonl` and not retried unless
+`--retry_skipped`. Differences from the original (each kept sound data that it threw away):
+- truncated/invalid `.jsonl` line: steps before it are kept (original: episode discarded);
+- video shorter than the `.jsonl`: the steps with frames are kept and the rest reported (original: silently);
+- GUI cursor partly off-screen: clipped (original: shape error, episode discarded);
+- camera truncation to whole degrees is kept by default; `--exact_camera` stores the exact degrees.
+Counts of every outcome are returned and printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, convert_steps, read_jsonl
+from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
+from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
+from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
+from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, default_device, fake_embed_fn
+from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
+from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
+
+DEFAULT_MIN_TIMESTEPS = 1000
+CHUNK_FRAMES = 512  # frames decoded/embedded per chunk (bounds memory: ~60 MB of MineCLIP frames)
+
+
+@dataclass
+class EpisodeReport:
+    index: int
+    status: str  # converted | already_done | too_short | corrupt | missing | download_failed | skipped_before
+    num_frames: int = 0
+    dropped: list[str] = field(default_factory=list)
+    message: str = ""
+
+
+@dataclass
+class ConversionStats:
+    converted: int = 0
+    already_done: int = 0
+    too_short: int = 0
+    corrupt: int = 0
+    missing: int = 0
+    download_failed: int = 0
+    skipped_before: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+
+    def add(self, r: EpisodeReport) -> None:
+        setattr(self, r.status, getattr(self, r.status) + 1)
+        self.frames += r.num_frames
+
+
+def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    if frame.shape[:2] == hw:
+        return frame
+    return cv2.resize(frame, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
+
+
+def convert_video(
+    video_path: str | Path, steps: ConvertedSteps, writer: EpisodeWriter, embed_fn: EmbedFn,
+    chunk_frames: int | None = None, cursor_png: str | None = None,
+) -> tuple[int, list[str]]:
+    """Decode the video once, writing kept frames + embeddings to `writer`; returns (frames, drop notes)."""
+    chunk_frames = chunk_frames or CHUNK_FRAMES
+    cursor_img, cursor_alpha = load_cursor(cursor_png)
+    cap = cv2.VideoCapture(str(video_path))
+    if not cap.isOpened():
+        raise ContractorDataError(f"{video_path}: cannot open the video (corrupt or not an mp4)")
+    embedder = StreamingEmbedder(embed_fn)
+    policy_buf: list[np.ndarray] = []
+    clip_buf: list[np.ndarray] = []
+    written = 0
+    notes: list[str] = []
+
+    def flush() -> None:
+        nonlocal written
+        if not policy_buf:
+            return
+        writer.add_frames(np.stack(policy_buf))  # (n, 128, 128, 3)
+        writer.add_embeds(embedder.push(np.stack(clip_buf)))  # (n, 160, 256, 3) in
+        written += len(policy_buf)
+        policy_buf.clear()
+        clip_buf.clear()
+
+    try:
+        kept = steps.kept
+        last_needed = int(kept[-1]) if len(kept) else -1
+        k = 0  # position in kept
+        for step_idx in range(last_needed + 1):
+            if k < len(kept) and kept[k] == step_idx:
+                ok, frame = cap.read()  # (360, 640, 3) BGR
+            else:
+                ok, frame = cap.grab(), None  # null step: advance the video without converting
+            if not ok:
+                notes.append(
+                    f"video ends at frame {step_idx}; {len(kept) - k} kept steps after it have no frame"
+                )
+                break
+            if frame is None:
+                continue
+            if frame.ndim != 3 or frame.shape[2] != 3:
+                raise ContractorDataError(f"{video_path}: frames have shape {frame.shape}, not (H, W, 3)")
+            if steps.gui_open[k]:
+                x, y = cursor_position(*steps.mouse_xy[k], frame.shape[0])
+                composite_cursor(frame, cursor_img, cursor_alpha, x, y)
+            cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
+            clip_buf.append(_resize(frame, MINECLIP_FRAME_HW))
+            policy_buf.append(_resize(frame, (FRAME_SIZE, FRAME_SIZE)))
+            k += 1
+            if len(policy_buf) >= chunk_frames:
+                flush()
+        flush()
+    finally:
+        cap.release()
+    if written == 0 and len(kept):
+        raise ContractorDataError(f"{video_path}: no frame could be decoded (corrupt video)")
+    writer.add_actions(steps.actions[:written])
+    return written, notes
+
+
+def _ledger_path(output_dir: Path, version: str) -> Path:
+    return output_dir / f".contractor_skipped_{version.replace('.', '_')}.jsonl"
+
+
+def _read_ledger(output_dir: Path, version: str) -> set[int]:
+    path = _ledger_path(output_dir, version)
+    done: set[int] = set()
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                done.add(int(json.loads(line)["index"]))
+            except (ValueError, KeyError, TypeError):
+                continue  # a torn last line from a kill: ignore it
+    return done
+
+
+def _append_ledger(output_dir: Path, version: str, report: EpisodeReport) -> None:
+    line = json.dumps({"index": report.index, "status": report.status, "message": report.message[:300]})
+    with open(_ledger_path(output_dir, version), "a") as f:  # append: small whole lines, worker-safe
+        f.write(line + "\n")
+
+
+def convert_episode(
+    index: ContractorIndex, idx: int, output_dir: Path, cache_dir: Path, embed_fn: EmbedFn,
+    min_timesteps: int = DEFAULT_MIN_TIMESTEPS, exact_camera: bool = False, retries: int = 5,
+    keep_cache: bool = False,
+) -> EpisodeReport:
+    """Download and convert one index entry; never raises for bad data (the report says what happened).
+
+    The download cache of the entry is deleted once the entry is decided; it is kept after a failed download
+    or an interruption, so the next run resumes the partial files.
+    """
+    key = contractor_key(index.version, idx)
+    if find_episode(output_dir, key, sep=CONTRACTOR_NAME_SEP) is not None:
+        return EpisodeReport(idx, "already_done")
+    cache = cache_dir / f"{index.version}_{idx}"
+    report = _download_and_convert(index, idx, output_dir, cache, embed_fn, min_timesteps, exact_camera,
+                                   retries)
+    if not keep_cache and report.status != "download_failed":
+        remove_tree(cache)
+    return report
+
+
+def _download_and_convert(
+    index: ContractorIndex, idx: int, output_dir: Path, cache: Path, embed_fn: EmbedFn, min_timesteps: int,
+    exact_camera: bool, retries: int,
+) -> EpisodeReport:
+    version = index.version
+    try:
+        jsonl_path = download_file(index.action_url(idx), cache / "action.jsonl", retries=retries)
+        parsed = read_jsonl(jsonl_path)
+        steps = convert_steps(parsed.steps, exact_camera=exact_camera)
+        dropped = list(steps.notes)
+        if parsed.bad_line is not None:
+            dropped.append(
+                f"jsonl line {parsed.bad_line} unreadable ({parsed.bad_reason}); dropped it and the "
+                f"{parsed.num_dropped - 1} lines after it"
+            )
+        if len(steps.actions) < min_timesteps:  # decided before downloading the video
+            return EpisodeReport(idx, "too_short", 0, dropped,
+                                 f"{len(steps.actions)} non-null steps < min_timesteps {min_timesteps}")
+        video_path = download_file(index.video_url(idx), cache / "video.mp4", retries=retries)
+        with EpisodeWriter(output_dir, key=contractor_key(version, idx)) as writer:
+            n, notes = convert_video(video_path, steps, writer, embed_fn)
+            dropped += notes
+            if n < min_timesteps:
+                return EpisodeReport(idx, "too_short", 0, dropped, f"{n} frames < {min_timesteps}")
+            metadata = {
+                "contractor_version": version,
+                "contractor_index": idx,
+                "relpath": index.relpaths[idx],
+                "camera": "exact" if exact_camera else "truncated",
+                "dropped": dropped,
+            }
+            writer.finish(contractor_episode_name(version, idx, n), metadata)
+        return EpisodeReport(idx, "converted", n, dropped)
+    except DownloadNotFound as e:
+        return EpisodeReport(idx, "missing", message=str(e))
+    except DownloadError as e:
+        return EpisodeReport(idx, "download_failed", message=str(e))
+    except ContractorDataError as e:
+        return EpisodeReport(idx, "corrupt", message=str(e))
+
+
+def convert_contractor(
+    version: str, output_dir: str | Path, cache_dir: str | Path, embed_fn: EmbedFn, worker_id: int = 0,
+    num_episodes: int = 200, num_workers: int | None = None, min_timesteps: int = DEFAULT_MIN_TIMESTEPS,
+    exact_camera: bool = False, index_url: str | None = None, retry_skipped: bool = False, retries: int = 5,
+    progress: bool = True,
+) -> ConversionStats:
+    """Convert this worker's share of one contractor index; returns counts of every outcome."""
+    from tqdm import tqdm
+
+    t0 = time.time()
+    output_dir, cache_dir = Path(output_dir), Path(cache_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    remove_stale_partials(output_dir)
+    index = load_index(version, cache_dir, index_url=index_url)
+    todo = select_indices(len(index), worker_id, num_episodes, num_workers)
+    skipped_before = set() if retry_skipped else _read_ledger(output_dir, version)
+    stats = ConversionStats()
+    bar = tqdm(todo, desc=f"contractor {version} w{worker_id}", unit="ep", disable=not progress)
+    for idx in bar:
+        if idx in skipped_before:
+            report = EpisodeReport(idx, "skipped_before")
+        else:
+            report = convert_episode(index, idx, output_dir, cache_dir, embed_fn, min_timesteps, exact_camera,
+                                     retries)
+            if report.status in ("too_short", "corrupt", "missing"):
+                _append_ledger(output_dir, version, report)
+        stats.add(report)
+        if report.status not in ("converted", "already_done", "skipped_before"):
+            tqdm.write(f"[{version} #{idx}] {report.status}: {report.message}")
+        elif report.dropped:
+            dropped = "; ".join(report.dropped)
+            tqdm.write(f"[{version} #{idx}] kept {report.num_frames} frames; dropped: {dropped}")
+        bar.set_postfix(ok=stats.converted, done=stats.already_done, short=stats.too_short,
+                        bad=stats.corrupt + stats.missing + stats.download_failed)
+    stats.seconds = time.time() - t0
+    return stats
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--index", default="10.x", choices=sorted(INDEX_URLS), help="contractor data version")
+    p.add_argument("--index_url", default=None, help="read the index from this URL instead (http(s):// or file://)")
+    p.add_argument("--output_dir", default="data/dataset_contractor/")
+    p.add_argument("--cache_dir", default="data/contractor_cache")
+    p.add_argument("--batch_size", type=int, default=8, help="MineCLIP windows per forward pass")
+    p.add_argument("--worker_id", type=int, default=0)
+    p.add_argument("--num_workers", type=int, default=None,
+                   help="split the index round-robin over this many workers (default: original block scheme)")
+    p.add_argument("--num_episodes", type=int, default=200, help="episodes per worker (-1: all)")
+    p.add_argument("--min_timesteps", type=int, default=DEFAULT_MIN_TIMESTEPS)
+    p.add_argument("--exact_camera", action="store_true",
+                   help="store exact camera degrees (float32), not the original's whole degrees")
+    p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
+    p.add_argument("--mineclip_config", default="attn", choices=["attn", "tiny", "fake"],
+                   help="'tiny': random tiny MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
+    p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
+                   help="auto: float16 autocast on CUDA as the original, float32 on CPU")
+    p.add_argument("--device", default=default_device())
+    p.add_argument("--retry_skipped", action="store_true", help="retry episodes skipped before")
+    p.add_argument("--retries", type=int, default=5, help="download retries per file")
+    p.add_argument("--no_progress", action="store_true", help="no progress bar (counts are still printed)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.mineclip_config == "fake":
+        embed_fn = fake_embed_fn
+    else:
+        weights = None if args.mineclip_config == "tiny" else args.mineclip_weights
+        from steve1.data.embedding import make_mineclip_embed_fn
+
+        embed_fn = make_mineclip_embed_fn(weights, args.mineclip_config, args.device, args.batch_size,
+                                          args.mineclip_dtype)
+    stats = convert_contractor(
+        args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
+        args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
+        args.retries, progress=not args.no_progress,
+    )
+    print(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
