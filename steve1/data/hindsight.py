@@ -1,0 +1,265 @@
+"""Packed hindsight relabeling: the STEVE-1 training dataset (reference: steve1.md §5).
+
+Each item is one sequence of `T` consecutive steps of one episode. Goals are chosen over the *whole*
+episode: switch points advance by a uniform gap in `[min_btwn_goals, max_btwn_goals - 1]`, the last goal is
+always the episode's last step, and every step is conditioned on the MineCLIP embedding at its segment's goal
+step. With probability `p_uncond` the whole sequence gets the zero goal (classifier-free guidance dropout).
+
+The pure functions (`goal_steps`, `goal_index_per_step`, `sequence_windows`) are the algorithm; the
+`HindsightDataset` only loads episodes and slices.
+
+Differences from the original (documented on purpose):
+- Randomness comes from a NumPy generator seeded by `(seed, epoch, item index)`, not the global NumPy RNG, so
+  an item is the same whatever worker loads it and a resumed run sees exactly the same data.
+- `one_step_past_goal=True` (default) keeps the original's off-by-one (the step right after the goal frame is
+  still conditioned on the just-reached goal, steve1.md §11.1 #8); `False` switches to the next goal there.
+- Episodes too short for one sequence are skipped and counted (`skipped_episodes`) instead of asserting.
+"""
+from __future__ import annotations
+
+import collections
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import torch
+
+N_STEPS_WITHOUT_EMBED = 15  # MineCLIP embeds cover 16 frames: the first 15 steps of an episode have none
+EMBED_DIM = 512
+
+
+class EpisodeLike(Protocol):
+    """What the dataset reads from an episode (`steve1.data.episode.Episode` or an in-memory stand-in)."""
+
+    def __len__(self) -> int: ...
+
+    def frames(self, start: int, end: int) -> np.ndarray: ...  # (end-start, 128, 128, 3) uint8 RGB
+
+    def actions(self) -> list[dict]: ...
+
+    def embeds(self) -> list: ...  # L entries: None for the first 15, then (1, 512) float
+
+
+# --------------------------------------------------------------------------------------------------------
+# The relabeling algorithm (pure functions)
+
+
+def goal_steps(rng: np.random.Generator, length: int, min_btwn_goals: int, max_btwn_goals: int) -> np.ndarray:
+    """Goal (switch) steps over a whole episode of `length` steps, as the original draws them.
+
+    Starting from c = 0, c advances by a gap uniform in [min, max-1]; when fewer than `min` steps would remain
+    after c, the goal is moved to the last step `length-1`, which is always the final goal.
+    Returns a strictly increasing int64 array whose first entry is >= `min_btwn_goals`.
+    """
+    _check_gaps(min_btwn_goals, max_btwn_goals)
+    if length < 2:
+        raise ValueError(f"episode length must be >= 2 to place a goal, got {length}")
+    n_draws = (length - 1) // min_btwn_goals + 1  # enough gaps to pass the end
+    cumulative = np.cumsum(rng.integers(min_btwn_goals, max_btwn_goals, size=n_draws, dtype=np.int64))
+    # A goal c is kept as drawn while at least `min` steps remain after it (length - c >= min).
+    n_kept = int(np.searchsorted(cumulative, length - min_btwn_goals, side="right"))
+    return np.append(cumulative[:n_kept], np.int64(length - 1))
+
+
+def goal_index_per_step(goals: np.ndarray, length: int, one_step_past_goal: bool = True) -> np.ndarray:
+    """For each step t in [0, length), the goal step whose embedding conditions it. (length,) int64.
+
+    Segment k covers steps up to `goals[k]` (or `goals[k] + 1` with the original's off-by-one quirk).
+    """
+    t = np.arange(length, dtype=np.int64)
+    shift = 1 if one_step_past_goal else 0
+    k = np.searchsorted(goals, t - shift, side="left")
+    return goals[np.minimum(k, len(goals) - 1)]
+
+
+def sequence_windows(length: int, seq_len: int, skip: int = N_STEPS_WITHOUT_EMBED) -> np.ndarray:
+    """`[start, end)` windows of one episode: starts skip, skip+T, ...; the last one is pulled back to end at
+    `length` (it may overlap the previous one). (n, 2) int64; empty if the episode is too short."""
+    if length < seq_len + skip:
+        return np.zeros((0, 2), dtype=np.int64)
+    starts = np.arange(skip, length, seq_len, dtype=np.int64)
+    starts = np.minimum(starts, length - seq_len)
+    return np.stack([starts, starts + seq_len], axis=1)
+
+
+def min_episode_length(seq_len: int, min_btwn_goals: int) -> int:
+    """Shortest episode used for training (the original's `max(min_btwn_goals + 15, T + 15)`)."""
+    return max(min_btwn_goals, seq_len) + N_STEPS_WITHOUT_EMBED
+
+
+def _check_gaps(min_btwn_goals: int, max_btwn_goals: int) -> None:
+    if min_btwn_goals < N_STEPS_WITHOUT_EMBED:
+        raise ValueError(
+            f"min_btwn_goals={min_btwn_goals} must be >= {N_STEPS_WITHOUT_EMBED}: the first "
+            f"{N_STEPS_WITHOUT_EMBED} steps of an episode have no MineCLIP embedding"
+        )
+    if min_btwn_goals >= max_btwn_goals:
+        raise ValueError(f"min_btwn_goals={min_btwn_goals} must be < max_btwn_goals={max_btwn_goals}")
+
+
+# --------------------------------------------------------------------------------------------------------
+# The dataset
+
+
+@dataclass(frozen=True)
+class HindsightConfig:
+    seq_len: int = 640  # T
+    min_btwn_goals: int = 15
+    max_btwn_goals: int = 200  # exclusive: gaps are in [15, 199]
+    p_uncond: float = 0.1
+    one_step_past_goal: bool = True
+    every_nth: int = 1  # keep every n-th window (validation)
+    limit: int | None = None  # keep only the first n episodes
+
+
+def stack_embeds(embeds: Sequence, length: int) -> np.ndarray:
+    """Episode embeds (None for the first steps, else (1, 512)) -> (length, 512) float32, zeros where None."""
+    if len(embeds) < length:
+        raise ValueError(f"episode has {len(embeds)} embeds but length {length}; the episode is inconsistent")
+    present = [t for t in range(length) if embeds[t] is not None]
+    out = np.zeros((length, EMBED_DIM), dtype=np.float32)
+    if present:
+        values = np.stack([np.asarray(embeds[t], dtype=np.float32).reshape(-1) for t in present])
+        if values.shape[1] != EMBED_DIM:
+            raise ValueError(f"episode embeds have {values.shape[1]} values per step; expected {EMBED_DIM}")
+        out[present] = values
+    return out
+
+
+ActionEncoder = Callable[[list[dict]], tuple[np.ndarray, np.ndarray]]
+
+
+def default_action_encoder(actions: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+    """MineRL env action dicts -> (buttons (N,) int64 in 0..8640, camera (N,) int64 in 0..120)."""
+    from steve1.vpt.actions import env_to_agent
+
+    buttons, camera = env_to_agent(actions)
+    return np.asarray(buttons, dtype=np.int64).reshape(-1), np.asarray(camera, dtype=np.int64).reshape(-1)
+
+
+def _open_episode(path: str | Path) -> EpisodeLike:
+    from steve1.data.episode import Episode
+
+    return Episode(path)
+
+
+class HindsightDataset(torch.utils.data.Dataset):
+    """Sequences of `seq_len` steps with packed hindsight goals. Item `i` is a dict:
+
+    img (T, 128, 128, 3) uint8, goal (T, 512) float32, buttons (T,) int64, camera (T,) int64, first (T,) bool.
+    Call `set_epoch(e)` so every epoch draws new goals (the sampler does it).
+    """
+
+    def __init__(
+        self,
+        episodes: Sequence[EpisodeLike | str | Path],
+        config: HindsightConfig,
+        seed: int = 0,
+        action_encoder: ActionEncoder | None = None,
+        cache_size: int = 8,
+    ):
+        _check_gaps(config.min_btwn_goals, config.max_btwn_goals)
+        if not 0.0 <= config.p_uncond <= 1.0:
+            raise ValueError(f"p_uncond must be in [0, 1], got {config.p_uncond}")
+        if config.every_nth < 1:
+            raise ValueError(f"every_nth must be >= 1, got {config.every_nth}")
+        self.config = config
+        self.seed = int(seed)
+        self.epoch = 0
+        self.action_encoder = action_encoder or default_action_encoder
+        episodes = list(episodes)[: config.limit] if config.limit is not None else list(episodes)
+        self._episodes = episodes
+        self._cache: collections.OrderedDict[int, tuple] = collections.OrderedDict()
+        self._cache_size = cache_size
+
+        min_len = min_episode_length(config.seq_len, config.min_btwn_goals)
+        windows, lengths = [], []
+        self.skipped_episodes = 0
+        for i in range(len(episodes)):
+            n = len(self._episode(i))
+            lengths.append(n)
+            if n < min_len:
+                self.skipped_episodes += 1
+                continue
+            w = sequence_windows(n, config.seq_len)
+            windows.append(np.concatenate([np.full((len(w), 1), i, dtype=np.int64), w], axis=1))
+        all_windows = np.concatenate(windows) if windows else np.zeros((0, 3), dtype=np.int64)
+        self.windows = all_windows[:: config.every_nth]  # (N, 3): episode index, start, end
+        self.episode_lengths = np.asarray(lengths, dtype=np.int64)
+
+    def _episode(self, i: int) -> EpisodeLike:
+        ep = self._episodes[i]
+        if isinstance(ep, (str, Path)):
+            ep = _open_episode(ep)
+            self._episodes[i] = ep
+        return ep
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __len__(self) -> int:
+        return len(self.windows)
+
+    def _episode_arrays(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(embeds (L, 512) float32, buttons (L,), camera (L,)) of episode i, cached per worker."""
+        if i in self._cache:
+            self._cache.move_to_end(i)
+            return self._cache[i]
+        ep = self._episode(i)
+        length = len(ep)
+        embeds = stack_embeds(ep.embeds(), length)
+        actions = ep.actions()
+        if len(actions) < length:
+            raise ValueError(f"episode {i} has {len(actions)} actions but length {length}")
+        buttons, camera = self.action_encoder(list(actions[:length]))
+        arrays = (embeds, buttons, camera)
+        self._cache[i] = arrays
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return arrays
+
+    def item_rng(self, index: int) -> np.random.Generator:
+        return np.random.default_rng([self.seed, self.epoch, int(index)])
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        ep_index, start, end = (int(x) for x in self.windows[index])
+        cfg = self.config
+        embeds, buttons, camera = self._episode_arrays(ep_index)
+        length = len(embeds)
+        rng = self.item_rng(index)
+        goals = goal_steps(rng, length, cfg.min_btwn_goals, cfg.max_btwn_goals)
+        goal_of_step = goal_index_per_step(goals, length, cfg.one_step_past_goal)[start:end]  # (T,)
+        if rng.random() < cfg.p_uncond:
+            goal = np.zeros((end - start, EMBED_DIM), dtype=np.float32)
+        else:
+            goal = embeds[goal_of_step]  # (T, 512)
+        img = np.asarray(self._episode(ep_index).frames(start, end))
+        if img.shape != (end - start, 128, 128, 3) or img.dtype != np.uint8:
+            raise ValueError(
+                f"episode {ep_index} frames({start}, {end}) gave {img.shape} {img.dtype}; "
+                f"expected ({end - start}, 128, 128, 3) uint8"
+            )
+        first = np.zeros(end - start, dtype=bool)
+        first[0] = True
+        return {
+            "img": torch.from_numpy(np.ascontiguousarray(img)),
+            "goal": torch.from_numpy(np.ascontiguousarray(goal)),
+            "buttons": torch.from_numpy(buttons[start:end].copy()),
+            "camera": torch.from_numpy(camera[start:end].copy()),
+            "first": torch.from_numpy(first),
+        }
+
+
+def load_sampling(sampling_dir: str | Path, name: str) -> tuple[list[str], list[str]]:
+    """Episode paths of `<dir>/<name>_train.txt` and `<dir>/<name>_val.txt` (one path per line)."""
+    out = []
+    for split in ("train", "val"):
+        path = Path(sampling_dir) / f"{name}_{split}.txt"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"sampling file {path} not found; generate the sampling first (train/2_*)"
+            )
+        out.append([line.strip() for line in path.read_text().splitlines() if line.strip()])
+    return out[0], out[1]
