@@ -1,0 +1,127 @@
+"""Goals for the agent: a 512-d MineCLIP-visual-space embedding from a text prompt (MineCLIP text tower ->
+prior), a visual prompt (a released `.pkl` embedding, or the MineCLIP embedding of the last 16 frames of a
+clip), or none (the all-zero goal, i.e. the unconditional policy).
+
+As the original, a text goal is one prior sample (stochastic; pass a seeded generator to repeat it) and no
+embedding is normalised. Differences (fixes): empty prompts are refused with a clear error; the visual
+prompt pickles are opened with the restricted unpickler and their shape/dtype is checked.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from steve1 import paths
+from steve1.mineclip import VIDEO_FRAMES, MineClipEmbedder
+from steve1.prior.model import TranslatorVAE
+from steve1.utils.safe_pickle import safe_load
+
+# steve1/run_agent/paper_prompts.py of the original: name -> text prompt (steve1.md §8), in the paper's order.
+PAPER_TEXT_PROMPTS: dict[str, str] = {
+    "dig": "dig as far as possible",
+    "dirt": "get dirt, dig hole, dig dirt, gather a ton of dirt, collect dirt",
+    "sky": "look at the sky",
+    "leaves": "break leaves",
+    "wood": "chop down the tree, gather wood, pick up wood, chop it down, break tree",
+    "seeds": "break tall grass, break grass, collect seeds, punch the ground, run around in circles getting "
+             "seeds from bushes",
+    "flower": "break a flower",
+    "explore": "go explore",
+    "swim": "go swimming",
+    "underwater": "go underwater",
+    "inventory": "open inventory",
+}
+TEXT_COND_SCALE = 6.0  # run_agent.py --text_cond_scale, run_interactive.py --cond_scale
+VISUAL_COND_SCALE = 7.0  # run_agent.py --visual_cond_scale
+
+
+class GoalError(ValueError):
+    """A prompt or visual goal that cannot be used."""
+
+
+def check_prompt(text: object) -> str:
+    """The prompt unchanged if it is a non-empty string; a clear error otherwise."""
+    if not isinstance(text, str):
+        raise GoalError(f"a text prompt must be a str, got {type(text).__name__}")
+    if not text.strip():
+        raise GoalError("empty text prompt: give an instruction such as 'chop down the tree' "
+                        "(or use the unconditional agent for no goal)")
+    return text
+
+
+def normalize_interactive_prompt(text: str) -> str:
+    """Interactive prompts are stripped and lower-cased before embedding, as the original."""
+    return check_prompt(text).strip().lower()
+
+
+def zero_goal(dim: int = 512) -> np.ndarray:
+    """(1, dim) zeros: the unconditional goal (the policy's goal layer then adds only its bias)."""
+    return np.zeros((1, dim), np.float32)
+
+
+def check_goal(goal: object, dim: int, source: str = "goal") -> np.ndarray:
+    """(dim,) or (1, dim) finite float array -> (1, dim) float32."""
+    if isinstance(goal, torch.Tensor):
+        goal = goal.detach().cpu().numpy()
+    if not isinstance(goal, np.ndarray):
+        raise GoalError(f"{source} must be a numpy array of shape (1, {dim}), got {type(goal).__name__}")
+    if goal.size != dim or goal.ndim > 2 or (goal.ndim == 2 and goal.shape[0] != 1):
+        raise GoalError(f"{source} has shape {goal.shape}; expected (1, {dim}) "
+                        f"(a MineCLIP embedding of size {dim})")
+    if not np.issubdtype(goal.dtype, np.floating):
+        raise GoalError(f"{source} has dtype {goal.dtype}; expected a float embedding")
+    goal = goal.astype(np.float32).reshape(1, dim)
+    if not np.all(np.isfinite(goal)):
+        raise GoalError(f"{source} holds NaN or inf values")
+    return goal
+
+
+def text_goals(texts: Sequence[str], embedder: MineClipEmbedder, prior: TranslatorVAE,
+               generator: torch.Generator | None = None) -> np.ndarray:
+    """(N, D) goals, one prior sample per prompt: prior(MineCLIP text embedding)."""
+    texts = [check_prompt(t) for t in texts]
+    if not texts:
+        raise GoalError("no text prompts given")
+    text_embeds = torch.from_numpy(embedder.embed_texts(texts))  # (N, D) float32
+    if prior.input_dim != text_embeds.shape[1]:
+        raise GoalError(f"the prior takes {prior.input_dim}-d text embeddings but MineCLIP gives "
+                        f"{text_embeds.shape[1]}-d ones: models of different sizes")
+    with torch.inference_mode():
+        return prior.sample(text_embeds, generator=generator).float().cpu().numpy()
+
+
+def text_goal(text: str, embedder: MineClipEmbedder, prior: TranslatorVAE,
+              generator: torch.Generator | None = None) -> np.ndarray:
+    """(1, D) goal for one prompt."""
+    return text_goals([text], embedder, prior, generator)
+
+
+def visual_prompt_path(name_or_path: str | Path,
+                       directory: str | Path = paths.VISUAL_PROMPT_EMBEDS_DIR) -> Path:
+    """A paper prompt name (e.g. 'wood') -> `<directory>/<name>.pkl`; a path is returned as is."""
+    p = Path(name_or_path)
+    if p.suffix == ".pkl" or p.parent != Path("."):
+        return p
+    return Path(directory) / f"{p.name}.pkl"
+
+
+def visual_goal_from_pickle(name_or_path: str | Path, dim: int = 512,
+                            directory: str | Path = paths.VISUAL_PROMPT_EMBEDS_DIR) -> np.ndarray:
+    """(1, D) goal from a released visual-prompt pickle (`data/visual_prompt_embeds/<name>.pkl`)."""
+    path = visual_prompt_path(name_or_path, directory)
+    if not path.is_file():
+        raise FileNotFoundError(f"visual prompt {path} not found: run ./download_weights.sh (it unzips "
+                                f"visual_prompt_embeds.zip into data/), or pass a .pkl path")
+    return check_goal(safe_load(path), dim, source=f"visual prompt {path}")
+
+
+def visual_goal_from_frames(frames: np.ndarray, embedder: MineClipEmbedder) -> np.ndarray:
+    """(1, D) goal: MineCLIP embedding of the last 16 frames of a clip ((N, H, W, 3) uint8 RGB, N >= 16)."""
+    frames = np.asarray(frames)
+    if frames.ndim != 4 or len(frames) < VIDEO_FRAMES:
+        raise GoalError(f"a visual prompt clip needs at least {VIDEO_FRAMES} frames (N, H, W, 3), "
+                        f"got shape {frames.shape}")
+    return embedder.embed_windows(frames[-VIDEO_FRAMES:])  # (1, D)
