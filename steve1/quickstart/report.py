@@ -1,0 +1,79 @@
+"""The quickstart's closing report: what ran, for how long, where the outputs are, the metrics table."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from steve1.eval.metrics import METRIC_NAMES
+from steve1.eval.report import summarize
+from steve1.utils.atomic import atomic_write_text
+
+REPORT_FILE = "report.md"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return lines
+
+
+def stage_table(results: Mapping[str, Mapping], dirs: Mapping[str, Path]) -> list[str]:
+    rows = []
+    for name, d in dirs.items():
+        r = results.get(name)
+        secs = f"{r['seconds']:.1f}" if r else "(running)"
+        note = r.get("note", "") if r else ""
+        rows.append((name, secs, f"`{d.name}/`", note))
+    return _table(("stage", "seconds", "folder", "note"), rows)
+
+
+def metrics_table(rows: Sequence[Mapping]) -> list[str]:
+    """One line per (agent, metric): mean ± 95 % CI over episodes."""
+    summary = summarize(rows, METRIC_NAMES)
+    out = [(s["agent"], s["metric"], s["n"], f"{s['mean']:.2f} ± {s['ci95']:.2f}") for s in summary]
+    return _table(("agent", "metric", "episodes", "mean ± 95% CI"), out)
+
+
+def warnings(results: Mapping[str, Mapping], settings) -> list[str]:
+    """Loud notes on what is not the released system."""
+    notes = []
+    for stage in ("generate", "label"):
+        m = results.get(stage, {}).get("mineclip", "")
+        if "RANDOM" in m and m not in notes:
+            notes.append(m)
+    for stage in ("generate", "train", "prior"):
+        n = results.get(stage, {}).get("agents" if stage == "generate" else "note", "")
+        if n:
+            notes.append(f"{stage}: {n}")
+    if settings.world == "minetest":
+        notes.append("labels: Minetest does not report water, so 'go swimming' never occurs here")
+    return notes
+
+
+def write_report(out: Path, results: Mapping[str, Mapping], dirs: Mapping[str, Path], settings,
+                 plots: Sequence[str]) -> Path:
+    gen, lab, agent = results.get("generate", {}), results.get("label", {}), results.get("agent", {})
+    lines = [f"# steve1 quickstart ({settings.scale})", ""]
+    notes = warnings(results, settings)
+    if notes:
+        lines += ["**Read first:**", ""] + [f"- {n}" for n in notes] + [""]
+    total = sum(r.get("seconds", 0.0) for r in results.values())
+    lines += ["## Stages", "", *stage_table(results, dirs), "",
+              f"Total before this report: {total:.0f} s.", ""]
+    lines += ["## What was made", "",
+              f"- episodes: {gen.get('episodes')} ({gen.get('frames')} frames) in "
+              f"`{dirs['generate'].name}/episodes/`",
+              f"- prior pairs: {lab.get('n_pairs')} labelled clips {lab.get('per_label')} in "
+              f"`{dirs['label'].name}/data.pkl`",
+              f"- policy: `{results.get('train', {}).get('policy_weights')}`; prior: "
+              f"`{results.get('prior', {}).get('prior_weights')}`",
+              "- videos: " + ", ".join(f"`{Path(v).relative_to(out)}`" for v in agent.get("outputs", [])
+                                        if str(v).endswith(".mp4")),
+              "- plots: " + ", ".join(f"`{Path(p).relative_to(out)}`" for p in plots if p.endswith(".png")),
+              ""]
+    if agent.get("rows"):
+        lines += [f"## Prompted ('{agent['prompt']}', guidance {agent['cond_scale']}) vs unprompted", "",
+                  *metrics_table(agent["rows"]), ""]
+    path = Path(out) / REPORT_FILE
+    atomic_write_text(path, "\n".join(lines))
+    return path
