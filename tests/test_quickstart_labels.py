@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from steve1.data.episode import EpisodeWriter
+from steve1.data.episode import Episode, EpisodeWriter
 from steve1.prior.data import load_prior_data
 from steve1.quickstart.labels import (
     EXPLORE,
@@ -76,7 +76,8 @@ class _World:
 
     def _obs(self):
         return {"pov": np.zeros((4, 4, 3), np.uint8), "inventory": {"dirt": int(self.t >= 20)},
-                "location_stats": {"xpos": 0, "ypos": 0, "zpos": 0, "pitch": -70.0 * (self.t == 31), "yaw": 0}}
+                "location_stats": {"xpos": 0, "ypos": 0, "zpos": 0, "pitch": -70.0 * (self.t == 31),
+                                   "yaw": 0}}
 
     def reset(self, seed=None):
         self.t = 0
@@ -114,8 +115,7 @@ def test_pairs_are_written_in_the_released_layout(tmp_path):
     assert summary["per_label"] == {"dig dirt": 2, SKY: 2}
     text, visual = load_prior_data(tmp_path / "data.pkl")
     assert text.shape == visual.shape == (4, 512)
-    embeds = [np.asarray(e).reshape(-1) for e in __import__("steve1.data.episode", fromlist=["Episode"])
-              .Episode(ep1).embeds()]
+    embeds = [np.asarray(e).reshape(-1) for e in Episode(ep1).embeds()]
     by_step = {c["step"]: i for i, c in enumerate(summary["clips"]) if c["episode"] == "ep7"}
     np.testing.assert_array_equal(visual[by_step[20]], embeds[20])
     np.testing.assert_array_equal(text[by_step[20]], np.full(512, len("dig dirt")))
