@@ -77,3 +77,30 @@ def test_a_missing_marker_in_the_middle_reruns_the_later_stages(tmp_path):
     calls.clear()
     run_stages(_stages(calls), tmp_path, None, log=lambda m: None)
     assert calls == ["b", "c"]
+
+
+def test_cli_refuses_an_output_folder_made_with_other_settings(tmp_path):
+    from steve1.quickstart.run import main
+
+    out = tmp_path / "qs"
+    out.mkdir()
+    (out / "settings.json").write_text(json.dumps({"scale": "quick", "prompt": "dig dirt"}))
+    with pytest.raises(SystemExit, match="made with other settings"):
+        main(["--scale", "ci", "--out", str(out)])
+    assert not any(p.name.endswith("_generate") for p in out.iterdir())
+
+
+def test_cli_refuses_an_empty_prompt(tmp_path):
+    from steve1.quickstart.run import main
+
+    with pytest.raises(SystemExit, match="prompt is empty"):
+        main(["--scale", "ci", "--out", str(tmp_path / "qs"), "--prompt", "  "])
+
+
+def test_scales_fit_one_training_sequence_per_episode():
+    from steve1.data.episode import min_frames_for_training
+    from steve1.quickstart.settings import SCALES
+
+    for s in SCALES.values():
+        assert s.episode_steps >= min_frames_for_training(s.T, s.min_btwn_goals)
+        assert s.T % s.trunc_t == 0 and s.num_worlds * s.episodes_per_world >= 2

@@ -21,7 +21,7 @@ def stage_table(results: Mapping[str, Mapping], dirs: Mapping[str, Path]) -> lis
     rows = []
     for name, d in dirs.items():
         r = results.get(name)
-        secs = f"{r['seconds']:.1f}" if r else "(running)"
+        secs = f"{r['seconds']:.1f}" if r else "(this stage)"
         note = r.get("note", "") if r else ""
         rows.append((name, secs, f"`{d.name}/`", note))
     return _table(("stage", "seconds", "folder", "note"), rows)

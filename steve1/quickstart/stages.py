@@ -95,8 +95,9 @@ def sampling(ctx: StageContext) -> dict:
 # --------------------------------------------------------------------------------------------- train
 def train(ctx: StageContext) -> dict:
     s: QuickstartSettings = ctx.settings
-    if s.steve1_weights.is_file() and s.has_vpt():
-        return {"outputs": [str(s.steve1_weights)], "policy": str(s.vpt_model),
+    if s.steve1_weights.is_file():
+        size = str(s.vpt_model) if s.vpt_model.is_file() else "2x"  # the released policy is VPT 2x
+        return {"outputs": [str(s.steve1_weights)], "policy": size,
                 "policy_weights": str(s.steve1_weights),
                 "note": "released steve1.weights found: used as the policy, fine-tuning skipped"}
     from steve1.training.config import TrainConfig
