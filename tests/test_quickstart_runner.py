@@ -104,3 +104,11 @@ def test_scales_fit_one_training_sequence_per_episode():
     for s in SCALES.values():
         assert s.episode_steps >= min_frames_for_training(s.T, s.min_btwn_goals)
         assert s.T % s.trunc_t == 0 and s.num_worlds * s.episodes_per_world >= 2
+
+
+def test_cli_asks_for_released_mineclip_that_is_not_there(tmp_path):
+    from steve1.quickstart.run import main
+
+    with pytest.raises(SystemExit, match="attn.pth not found"):
+        main(["--scale", "ci", "--out", str(tmp_path / "qs"), "--weights-dir", str(tmp_path),
+              "--mineclip", "released"])

@@ -13,7 +13,7 @@ from steve1.quickstart.settings import QuickstartSettings
 
 log = logging.getLogger("steve1.quickstart")
 
-TINY_MINECLIP_NOTE = ("MineCLIP: attn.pth not found, using the TINY config with seeded RANDOM weights -- "
+TINY_MINECLIP_NOTE = ("MineCLIP: not the released attn.pth but the TINY config with seeded RANDOM weights -- "
                       "its embeddings (and so every label pairing, goal and MineCLIP number) mean nothing")
 TINY_MINECLIP_SEED = 0  # the same seeded tiny model as `steve1.data.embedding.make_mineclip_embed_fn`
 
@@ -25,9 +25,10 @@ def mineclip_embedder(settings: QuickstartSettings, batch_size: int = 16):
     512-d output (the goal size the policy and the prior take). Cached per process."""
     from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
 
-    key = (str(settings.mineclip_weights) if settings.has_mineclip() else "tiny", settings.device)
+    released = settings.released_mineclip()
+    key = (str(settings.mineclip_weights) if released else "tiny", settings.device)
     if key not in _EMBEDDERS:
-        if settings.has_mineclip():
+        if released:
             model = load_mineclip(settings.mineclip_weights, config="attn", device="cpu")
             desc, real = f"MineCLIP attn (released {settings.mineclip_weights})", True
         else:

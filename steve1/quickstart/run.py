@@ -33,6 +33,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--weights-dir", dest="weights_dir", default=None,
                         help="where the released weights are (default data/weights)")
+    parser.add_argument("--mineclip", default=None, choices=["auto", "released", "tiny"],
+                        help="auto (default): the released attn.pth when present, else a tiny seeded model; "
+                             "the released one embeds about 1 frame/s on two CPU cores, far over 20 minutes")
     parser.add_argument("--device", default=None, help="cpu (default) or cuda")
     parser.set_defaults(run=run)
     return parser
@@ -62,9 +65,14 @@ def run(args: argparse.Namespace) -> int:
     from steve1.quickstart.stages import STAGES
 
     settings = get_settings(args.scale).with_overrides(prompt=args.prompt, seed=args.seed,
-                                                        weights_dir=args.weights_dir, device=args.device)
+                                                        weights_dir=args.weights_dir, device=args.device,
+                                                        mineclip=args.mineclip)
     if not settings.prompt.strip():
         raise SystemExit("error: --prompt is empty; give a short instruction such as 'chop a tree'")
+    try:
+        settings.released_mineclip()  # checks --mineclip against the files on disk
+    except (ValueError, FileNotFoundError) as e:
+        raise SystemExit(f"error: {e}") from None
     out = args.out or DEFAULT_OUT / settings.scale
     out.mkdir(parents=True, exist_ok=True)
     _check_settings(out, settings)

@@ -40,6 +40,7 @@ class QuickstartSettings:
     video_height: int = 180
     # released files (used instead of training from scratch where present)
     weights_dir: str = str(paths.WEIGHTS_DIR)
+    mineclip: str = "auto"  # auto: released attn.pth when present, else tiny; "released"; "tiny"
     device: str = "cpu"
 
     def with_overrides(self, **kw) -> QuickstartSettings:
@@ -74,6 +75,15 @@ class QuickstartSettings:
 
     def has_mineclip(self) -> bool:
         return self.mineclip_weights.is_file()
+
+    def released_mineclip(self) -> bool:
+        """Whether the run embeds with the released attn.pth (else the tiny seeded model)."""
+        if self.mineclip not in ("auto", "released", "tiny"):
+            raise ValueError(f"mineclip must be auto, released or tiny, got {self.mineclip!r}")
+        if self.mineclip == "released" and not self.has_mineclip():
+            raise FileNotFoundError(f"--mineclip released: {self.mineclip_weights} not found; run "
+                                    f"./download_weights.sh or use --mineclip auto")
+        return self.mineclip != "tiny" and self.has_mineclip()
 
 
 SCALES = {

@@ -143,7 +143,7 @@ def label(ctx: StageContext) -> dict:
 # --------------------------------------------------------------------------------------------- prior
 def prior(ctx: StageContext) -> dict:
     s: QuickstartSettings = ctx.settings
-    if s.prior_weights.is_file() and s.has_mineclip():
+    if s.prior_weights.is_file() and s.released_mineclip():
         return {"outputs": [str(s.prior_weights)], "prior_weights": str(s.prior_weights),
                 "note": "released steve1_prior.pt found: used, prior training skipped"}
     from steve1.prior.train import PriorTrainConfig, train_prior
