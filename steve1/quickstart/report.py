@@ -11,6 +11,14 @@ from steve1.utils.atomic import atomic_write_text
 REPORT_FILE = "report.md"
 
 
+def _rel(path: str | Path, out: Path) -> str:
+    """`path` relative to the output folder when inside it, else as given."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(out).resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
@@ -67,10 +75,19 @@ def write_report(out: Path, results: Mapping[str, Mapping], dirs: Mapping[str, P
               f"`{dirs['label'].name}/data.pkl`",
               f"- policy: `{results.get('train', {}).get('policy_weights')}`; prior: "
               f"`{results.get('prior', {}).get('prior_weights')}`",
-              "- videos: " + ", ".join(f"`{Path(v).relative_to(out)}`" for v in agent.get("outputs", [])
+              "- videos: " + ", ".join(f"`{_rel(v, out)}`" for v in agent.get("outputs", [])
                                         if str(v).endswith(".mp4")),
-              "- plots: " + ", ".join(f"`{Path(p).relative_to(out)}`" for p in plots if p.endswith(".png")),
+              "- plots: " + ", ".join(f"`{_rel(p, out)}`" for p in plots if p.endswith(".png")),
               ""]
+    tr, pr = results.get("train", {}), results.get("prior", {})
+    if tr.get("first_loss") is not None:
+        lines += [f"Policy fine-tuning: {tr['frames']} frames, {tr['updates']} updates, training loss "
+                  f"{tr['first_loss']:.2f} -> {tr['last_loss']:.2f} (first/last tenth), validation "
+                  f"{tr['val_loss']:.2f}.", ""]
+    if pr.get("best_val_loss") is not None:
+        lines += [f"Prior: {pr['pairs']} pairs, training loss {pr['first_train_loss']:.3f} -> "
+                  f"{pr['last_train_loss']:.3f}, best validation {pr['best_val_loss']:.3f} "
+                  f"(epoch {pr['best_epoch']}).", ""]
     if agent.get("rows"):
         lines += [f"## Prompted ('{agent['prompt']}', guidance {agent['cond_scale']}) vs unprompted", "",
                   *metrics_table(agent["rows"]), ""]
