@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 
 from steve1.quickstart.labels import StateRecorder, attach_states, build_prior_pairs
-from steve1.quickstart.models import generation_agents, load_goal_policy, mineclip_embedder, text_goals
 from steve1.quickstart.runner import Stage, StageContext
 from steve1.quickstart.settings import QuickstartSettings
 from steve1.utils.atomic import atomic_write_text
@@ -43,6 +42,7 @@ def _make_world(settings: QuickstartSettings, **kwargs):
 def generate(ctx: StageContext) -> dict:
     from steve1.data.episode import min_frames_for_training
     from steve1.data.gen_mixed_agents import MixedAgentGenerator
+    from steve1.quickstart.models import generation_agents, mineclip_embedder
 
     s: QuickstartSettings = ctx.settings
     episodes_dir = ctx.dir / "episodes"
@@ -129,6 +129,7 @@ def train(ctx: StageContext) -> dict:
 # --------------------------------------------------------------------------------------------- label
 def label(ctx: StageContext) -> dict:
     from steve1.data.episode import list_episode_dirs
+    from steve1.quickstart.models import mineclip_embedder
 
     s: QuickstartSettings = ctx.settings
     embedder, mineclip_note, _ = mineclip_embedder(s)
@@ -175,6 +176,7 @@ def agent(ctx: StageContext) -> dict:
     from steve1.eval.results import write_episode_results
     from steve1.eval.video import write_video
     from steve1.prior.model import load_prior
+    from steve1.quickstart.models import load_goal_policy, mineclip_embedder, text_goals
 
     s: QuickstartSettings = ctx.settings
     trained = ctx.results["train"]
