@@ -91,8 +91,8 @@ SCALES = {
     "ci": QuickstartSettings(scale="ci"),
     # the newcomer's run: under 20 minutes on two CPU cores
     "quick": QuickstartSettings(
-        scale="quick", episodes_per_world=2, episode_steps=600, T=64, trunc_t=16, max_btwn_goals=100,
-        train_frames=30_000, prior_epochs=50, agent_steps=400, agent_episodes=2,
+        scale="quick", episodes_per_world=2, episode_steps=500, T=64, trunc_t=16, max_btwn_goals=100,
+        train_frames=20_000, prior_epochs=50, agent_steps=300, agent_episodes=2,
     ),
 }
 
