@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 
 from steve1.envs.minetest import minetest_available
+from steve1.quickstart.settings import SCALES
+
+CI = SCALES["ci"]
 
 pytestmark = [pytest.mark.minetest, pytest.mark.slow,
               pytest.mark.skipif(minetest_available() is not None, reason=str(minetest_available()))]
@@ -53,7 +56,7 @@ def test_every_stage_output(ci_run):
     assert len(eps) == done["episodes"] >= 2
     for p in eps:
         ep = Episode(p, deep=True)
-        assert len(ep) >= 47
+        assert len(ep) == CI.episode_steps
         assert all(e is not None and e.shape == (1, 512) for e in ep.embeds()[15:])
         states = read_states(p, len(ep))
         assert len(states) == len(ep) and {"inv", "pos", "pitch"} <= set(states[0])
@@ -65,7 +68,7 @@ def test_every_stage_output(ci_run):
     d, done = _done(out, "03_train")
     policy = load_goal_policy("tiny", d / "policy.weights")
     assert all(torch.isfinite(p).all() for p in policy.parameters())
-    assert done["frames"] >= 2048 and np.isfinite(done["last_loss"])
+    assert done["frames"] >= CI.train_frames and np.isfinite(done["last_loss"])
 
     d, done = _done(out, "04_label")
     text, visual = load_prior_data(d / "data.pkl")
@@ -82,7 +85,7 @@ def test_every_stage_output(ci_run):
     assert {r["agent"] for r in rows} == {"text prompt", "unconditional"}
     for name in ("text_prompt.mp4", "unconditional.mp4"):
         video = read_video(d / name)
-        assert video.shape[0] == 150 and video.shape[-1] == 3
+        assert video.shape[0] == CI.agent_steps and video.shape[-1] == 3
 
     d, done = _done(out, "07_report")
     report = (out / "report.md").read_text()

@@ -88,7 +88,8 @@ class QuickstartSettings:
 
 SCALES = {
     # CI: every stage at the smallest size that still exercises it (a few minutes on two cores)
-    "ci": QuickstartSettings(scale="ci"),
+    "ci": QuickstartSettings(scale="ci", episode_steps=120, train_frames=1_024, prior_epochs=10,
+                             agent_steps=100),
     # the newcomer's run: under 20 minutes on two CPU cores
     "quick": QuickstartSettings(
         scale="quick", episodes_per_world=2, episode_steps=500, T=64, trunc_t=16, max_btwn_goals=100,
