@@ -1,6 +1,7 @@
 """Time one policy step, unguided vs classifier-free guided, at batch 1 and batch 8.
 
     python -m benchmarks.policy_step --size 2x [--weights PATH] [--device cpu] [--dtype fp32|bf16] [--steps 5]
+                                     [--threads N]
 
 The STEVE-1 (goal-conditioned) policy is built with random weights unless --weights is given (VPT or
 STEVE-1 weights; a missing goal layer stays at init). Each measurement warms up first, then unguided and
@@ -78,8 +79,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=5, help="timed steps per measurement (median)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--cond-scale", type=float, default=6.0)
+    ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     args = ap.parse_args(argv)
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(args.device)
     policy = VPTPolicy(policy_config(args.size), goal_dim=GOAL_DIM)
     if args.weights:

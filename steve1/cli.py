@@ -1,26 +1,51 @@
-"""The `steve1` command: one verb per job, used by the numbered shell scripts."""
+"""The `steve1` command: one verb per job; `steve1 VERB --help` shows a verb's options.
+
+Each verb is a module with `main(argv)`; the numbered shell scripts call the same modules, so
+`steve1 VERB ...` and `python -m MODULE ...` are interchangeable.
+"""
 from __future__ import annotations
 
-import argparse
+import importlib
 import sys
 
-from steve1 import __version__
+# verb -> (module with main(argv), one-line description)
+VERBS: dict[str, tuple[str, str]] = {
+    "convert-contractor": ("steve1.data.convert_contractor", "VPT contractor .mp4+.jsonl -> episodes"),
+    "gen-mixed-agents": ("steve1.data.gen_mixed_agents", "generate episodes with two switching agents"),
+    "create-sampling": ("steve1.data.sampling", "train/val episode lists by frame budget"),
+    "label-video": ("steve1.idm.label", "label gameplay videos with the VPT IDM -> training episodes"),
+    "train": ("steve1.training.train", "fine-tune VPT into STEVE-1 (accelerate launch for many GPUs)"),
+    "train-prior": ("steve1.prior.train", "train the CVAE prior on a data.pkl"),
+    "eval-report": ("steve1.eval.report", "summary table and plots from an episodes CSV"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="steve1", description=__doc__)
-    parser.add_argument("--version", action="version", version=f"steve1 {__version__}")
-    parser.add_subparsers(dest="verb", metavar="VERB")
-    return parser
+def _usage() -> str:
+    from steve1 import __version__
+
+    width = max(map(len, VERBS))
+    usage = "usage: steve1 VERB [options]   (steve1 VERB --help for its options)"
+    lines = [f"steve1 {__version__}", "", usage, ""]
+    lines += [f"  {verb:<{width}}  {about}" for verb, (_, about) in VERBS.items()]
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if getattr(args, "run", None) is None:
-        parser.print_help()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(_usage())
         return 0
-    return int(args.run(args) or 0)
+    if argv[0] == "--version":
+        from steve1 import __version__
+
+        print(f"steve1 {__version__}")
+        return 0
+    verb, rest = argv[0], argv[1:]
+    if verb not in VERBS:
+        print(f"steve1: unknown verb '{verb}'\n\n{_usage()}", file=sys.stderr)
+        return 2
+    module = importlib.import_module(VERBS[verb][0])
+    return int(module.main(rest) or 0)
 
 
 if __name__ == "__main__":

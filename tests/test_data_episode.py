@@ -172,3 +172,13 @@ def test_remove_stale_partials(tmp_path):
     assert remove_stale_partials(tmp_path) == 1
     assert sorted(p.name.split("-")[1] for p in tmp_path.iterdir()) == ["live", "other_host"]
     live.abort()
+
+
+def test_committed_cursor_png_is_the_generated_arrow():
+    import cv2
+
+    from steve1.data.assets.make_cursor import CURSOR_PATH, draw_cursor
+
+    png = cv2.imread(str(CURSOR_PATH), cv2.IMREAD_UNCHANGED)
+    assert png is not None and np.array_equal(png, draw_cursor())
+    assert png.shape == (16, 16, 4) and not png[:, 11:, 3].any()  # opaque pixels within 16 x 11, as VPT's

@@ -131,6 +131,18 @@ def test_digging_the_dirt_block_puts_dirt_in_the_inventory_and_walking_moves(wor
     assert sprint_speed > 1.15 * walk_speed, (sprint_speed, walk_speed)  # the bridge mod's 1.3x sprint
 
 
+def test_drop_drops_one_item_as_in_minecraft(world, first):
+    obs = world.give("default:dirt", 5)
+    assert obs["inventory"]["dirt"] >= 5
+    before = obs["inventory"]["dirt"]
+    world.step(_act(hotbar_1=1))
+    world.step(_act(camera=np.array([-30.0, 0.0])))  # look up, so the dropped item does not land in reach
+    obs = _settle(world, 2)
+    world.step(_act(drop=1))
+    obs = _settle(world, 4)
+    assert obs["inventory"]["dirt"] == before - 1
+
+
 def test_fast_respawn_returns_to_spawn_with_an_empty_inventory(world, first):
     obs, info = world.reset(fresh_world=False)
     assert not info["fresh_world"] and obs["inventory"]["dirt"] == 0

@@ -134,6 +134,22 @@ def test_a_child_started_from_a_short_lived_thread_outlives_the_thread(tmp_path)
     assert box[0].poll() is not None
 
 
+def test_only_instance_dirs_of_dead_owners_are_removed():
+    mine, fd = processes.make_instance_dir()
+    script = "from steve1.envs.minetest import processes; print(processes.make_instance_dir()[0], flush=True)"
+    dead = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=os.getcwd())
+    left = dead.stdout.strip()
+    try:
+        assert os.path.isdir(left)  # its owner exited without cleaning up
+        processes.remove_stale_instance_dirs()
+        assert not os.path.exists(left) and mine.is_dir()  # the dead owner's went, the live one stays
+    finally:
+        import shutil
+
+        shutil.rmtree(mine, ignore_errors=True)
+        os.close(fd)
+
+
 def test_stop_ends_the_whole_group(tmp_path):
     proc = processes.spawn(["sh", "-c", "sleep 60 & sleep 60"], tmp_path / "log")
     time.sleep(0.2)

@@ -199,3 +199,29 @@ def test_sampler_shards_resumes_and_drops_last():
     assert list(full) != a
     with pytest.raises(ValueError, match="fewer than one batch"):
         ResumableBatchSampler(3, 2, num_processes=2)
+
+
+def test_episodes_on_disk_with_env_actions(tmp_path):
+    from steve1.data.episode import save_episode
+    from steve1.spaces import noop_action
+    from steve1.vpt.actions import env_to_agent
+
+    mem = InMemoryEpisode(60, seed=4)
+    actions = []
+    for i in range(60):
+        a = noop_action()
+        a["forward"] = i % 2
+        a["camera"] = np.array([0.0, float(i % 7)])
+        actions.append(a)
+    save_episode(tmp_path, "ep", mem.frames(0, 60), actions, mem.embeds())
+    ds = HindsightDataset([str(tmp_path / "ep")], HindsightConfig(seq_len=32, max_btwn_goals=40), seed=1)
+    buttons, camera = env_to_agent(actions)
+    for i in range(len(ds)):
+        item = ds[i]
+        _, start, end = ds.windows[i]
+        np.testing.assert_array_equal(item["buttons"].numpy(), buttons[start:end])
+        np.testing.assert_array_equal(item["camera"].numpy(), camera[start:end])
+        per_step = goal_index_per_step(goal_steps(ds.item_rng(i), 60, 15, 40), 60)[start:end]
+        np.testing.assert_array_equal(item["goal"].numpy(), np.stack([mem.embeds()[g][0] for g in per_step]))
+        assert item["img"].shape == (32, 128, 128, 3)
+    assert ds._episodes == [str(tmp_path / "ep")]  # opened episodes (with their cached lists) are not kept

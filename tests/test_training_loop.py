@@ -1,4 +1,4 @@
-"""The trainer on synthetic episodes: loss falls, accumulation really accumulates, kill + resume is exact."""
+"""The trainer on synthetic episodes with a stand-in policy: accumulation really accumulates, clear errors."""
 from __future__ import annotations
 
 import dataclasses
@@ -11,7 +11,7 @@ from torch import nn
 from steve1.data.hindsight_synthetic import encoded_actions, synthetic_episodes
 from steve1.training import trainer as trainer_module
 from steve1.training.config import TrainConfig, load_config
-from steve1.training.trainer import Trainer, weights_path
+from steve1.training.trainer import Trainer
 
 
 class Out(NamedTuple):  # a tuple, so DDP can find the output tensors (as the VPT policy's PolicyOutput)
@@ -87,16 +87,6 @@ def run(cfg, callbacks=(), n_episodes=4, length=80, trainer_cls=Trainer):
     return trainer, trainer.run()
 
 
-def test_loss_falls(tmp_path):
-    trainer, result = run(tiny_cfg(tmp_path, n_frames=1200, learning_rate=1e-2))
-    first, last = sum(result.train_losses[:5]) / 5, sum(result.train_losses[-5:]) / 5
-    assert last < 0.7 * first, (first, last)
-    assert result.val_losses[-1][1] < result.val_losses[0][1]
-    saved = torch.load(result.out_weights, weights_only=True)
-    assert set(saved) == set(trainer.policy.state_dict())
-    assert weights_path(trainer.cfg.out_weights, "best").is_file()
-
-
 def test_accumulating_four_micro_batches_equals_one_four_times_larger(tmp_path):
     # T == trunc_t: one chunk per sequence; 4 micro-batches of 2 sequences vs 1 batch of 8, one update each
     common = dict(T=8, trunc_t=8, max_grad_norm=1e9, n_frames=64)
@@ -111,39 +101,13 @@ def test_accumulating_four_micro_batches_equals_one_four_times_larger(tmp_path):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
 
 
-class Killed(Exception):
-    pass
-
-
-def test_killed_and_resumed_run_ends_bitwise_equal(tmp_path):
-    # 2 chunks per sequence, 3 micro-steps per update, checkpoints every 5 micro-steps: the checkpoint at
-    # step 5 falls inside a batch and inside an accumulation window; the kill at step 8 loses steps 6-8.
-    kw = dict(T=16, trunc_t=8, gradient_accumulation_steps=3, save_freq=5, n_frames=16 * 2 * 9,
-              val_freq_begin=7, val_freq=7, warmup_frames=100)
-    straight, _ = run(tiny_cfg(tmp_path / "straight", **kw))
-
-    def kill(tr):
-        if tr.n_steps == 8:
-            raise Killed
-
-    cfg = tiny_cfg(tmp_path / "killed", **kw)
-    with pytest.raises(Killed):
-        run(cfg, callbacks=[kill])
-    resumed, result = run(cfg)
-    assert result.n_steps == straight.n_steps == 18
-    for (name, a), b in zip(straight.policy.state_dict().items(), resumed.policy.state_dict().values(),
-                            strict=True):
-        assert torch.equal(a, b), name
-    for a, b in zip(straight.optimizer.state_dict()["state"].values(),
-                    resumed.optimizer.state_dict()["state"].values(), strict=True):
-        assert torch.equal(a["exp_avg_sq"], b["exp_avg_sq"])
-
-
 def test_resume_with_other_settings_is_refused(tmp_path):
     cfg = tiny_cfg(tmp_path, save_freq=2, n_frames=64)
     run(cfg)
     with pytest.raises(ValueError, match="was written by a run with"):
         run(dataclasses.replace(cfg, batch_size=1))
+    with pytest.raises(FileExistsError, match="resume is off"):
+        run(dataclasses.replace(cfg, resume=False))
 
 
 def test_bad_settings_give_clear_errors(tmp_path):

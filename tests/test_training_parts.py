@@ -130,3 +130,23 @@ def test_cli_overrides():
 def test_weight_file_names():
     assert weights_path("data/w/x.weights", "best").as_posix() == "data/w/x_best.weights"
     assert weights_path("x", "snapshot_100").as_posix() == "x_snapshot_100.weights"
+
+
+def test_train_script_is_valid_bash():
+    import subprocess
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "train" / "3_train.sh"
+    assert subprocess.run(["bash", "-n", str(script)], capture_output=True).returncode == 0
+    assert "accelerate launch" in script.read_text()
+
+
+def test_wandb_is_optional_with_a_clear_error(monkeypatch):
+    import sys
+
+    from steve1.training.trainer import _require_wandb
+
+    monkeypatch.setitem(sys.modules, "wandb", None)  # as if not installed
+    with pytest.raises(ImportError, match="pip install wandb.*WANDB_MODE=offline"):
+        _require_wandb()
+    assert load_config("paper").wandb is False and load_config("tiny").wandb is False

@@ -15,6 +15,7 @@ from steve1.vpt.policy import (
     state_dict_numel,
 )
 from steve1.vpt.sampling import gumbel_argmax, sample_actions
+from steve1.vpt.small_batch_linear import SmallBatchLinear
 from steve1.vpt.weights import load_policy_weights
 
 ATOL = 1e-4
@@ -235,3 +236,15 @@ def test_bf16_policy_runs_and_stays_close_to_fp32(policy):
     assert (a.logp_camera.exp() - b.logp_camera.exp()).abs().sum(-1).max() < 0.1
     g = half.guided_step(img[:, 0], goal[:, 0], half.initial_state(4), cond_scale=6.0)
     assert torch.isfinite(g.logp_buttons).all() and g.state[0][1][0].dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 8, 9])
+@pytest.mark.parametrize("bias", [True, False])
+def test_small_batch_linear_equals_linear(rows, bias):
+    layer = SmallBatchLinear(96, 600, bias=bias)  # 600 outputs: two full weight blocks and a partial one
+    x = torch.randn(rows, 1, 96)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))
+    y = layer(x)  # with autograd it is the plain F.linear path and gradients flow
+    y.sum().backward()
+    assert layer.weight.grad is not None and y.shape == (rows, 1, 600)

@@ -9,10 +9,12 @@
 set -euo pipefail
 CONFIG="${CONFIG:-paper}"
 NUM_PROCESSES="${NUM_PROCESSES:-1}"
+# The config's mixed_precision (bf16 for paper, no for tiny/small) wins over this launcher flag unless null.
 MIXED_PRECISION="${MIXED_PRECISION:-bf16}"
 if [[ -n "${ACCELERATE_ARGS:-}" ]]; then
     # shellcheck disable=SC2086
     exec accelerate launch ${ACCELERATE_ARGS} -m steve1.training.train --config "$CONFIG" "$@"
 fi
-exec accelerate launch --num_processes "$NUM_PROCESSES" --mixed_precision "$MIXED_PRECISION" \
+exec accelerate launch --num_processes "$NUM_PROCESSES" --num_machines 1 --dynamo_backend no \
+    --mixed_precision "$MIXED_PRECISION" \
     -m steve1.training.train --config "$CONFIG" "$@"

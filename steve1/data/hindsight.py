@@ -26,6 +26,8 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from steve1.data.sampling import load_sampling  # noqa: F401  (re-exported: the trainer reads samplings here)
+
 N_STEPS_WITHOUT_EMBED = 15  # MineCLIP embeds cover 16 frames: the first 15 steps of an episode have none
 EMBED_DIM = 512
 
@@ -190,11 +192,10 @@ class HindsightDataset(torch.utils.data.Dataset):
         self.episode_lengths = np.asarray(lengths, dtype=np.int64)
 
     def _episode(self, i: int) -> EpisodeLike:
+        """Episode i. Paths are opened afresh on every call and not kept: an open `Episode` caches its whole
+        actions and embeds lists, which over thousands of episodes would fill every worker's memory."""
         ep = self._episodes[i]
-        if isinstance(ep, (str, Path)):
-            ep = _open_episode(ep)
-            self._episodes[i] = ep
-        return ep
+        return _open_episode(ep) if isinstance(ep, (str, Path)) else ep
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
@@ -250,16 +251,3 @@ class HindsightDataset(torch.utils.data.Dataset):
             "camera": torch.from_numpy(camera[start:end].copy()),
             "first": torch.from_numpy(first),
         }
-
-
-def load_sampling(sampling_dir: str | Path, name: str) -> tuple[list[str], list[str]]:
-    """Episode paths of `<dir>/<name>_train.txt` and `<dir>/<name>_val.txt` (one path per line)."""
-    out = []
-    for split in ("train", "val"):
-        path = Path(sampling_dir) / f"{name}_{split}.txt"
-        if not path.is_file():
-            raise FileNotFoundError(
-                f"sampling file {path} not found; generate the sampling first (train/2_*)"
-            )
-        out.append([line.strip() for line in path.read_text().splitlines() if line.strip()])
-    return out[0], out[1]

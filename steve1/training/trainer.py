@@ -13,7 +13,13 @@ Differences from the original, all fixes of steve1.md §11:
 - the final weights are written to `out_weights` itself (plus `_latest`, `_best`, `_snapshot_<frames>`), in
   the released key layout (no `policy.` prefix);
 - empty loaders and `T % trunc_t != 0` give clear errors; validation is deterministic (fixed goals per run);
-- wandb is off unless asked.
+- wandb is off unless asked; metrics also go to `<checkpoint_dir>/metrics.jsonl`.
+
+Other choices: with accumulation, an update's LR is the schedule at the frame count where its accumulation
+window began (the original, whose updates saw only the last chunk, used that chunk's count); a partial window
+left at the end of training is applied as a last update; validation uses fixed goals and goal dropout (seeded
+per run) so its loss is comparable between evaluations; bitwise-exact resume holds on the same device type
+and thread count.
 """
 from __future__ import annotations
 
@@ -30,7 +36,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from steve1.data.hindsight import ActionEncoder, EpisodeLike, HindsightConfig, HindsightDataset, load_sampling
+from steve1.data.hindsight import (
+    ActionEncoder,
+    EpisodeLike,
+    HindsightConfig,
+    HindsightDataset,
+    load_sampling,
+    min_episode_length,
+)
 from steve1.data.hindsight_sampler import ResumableBatchSampler
 from steve1.training import checkpoint as ckpt
 from steve1.training.config import TrainConfig
@@ -106,6 +119,15 @@ class Trainer:
             seed=cfg.seed + 1, action_encoder=action_encoder,
         )
         n_proc, rank = self.acc.num_processes, self.acc.process_index
+        for what, ds in (("training", self.train_set), ("validation", self.val_set)):
+            if len(ds) < cfg.batch_size * n_proc:
+                shortest = min_episode_length(cfg.T, cfg.min_btwn_goals)
+                raise ValueError(
+                    f"the {what} set has {len(ds)} sequences of T={cfg.T} from {len(ds.episode_lengths)} "
+                    f"episodes ({ds.skipped_episodes} shorter than {shortest} steps skipped), fewer than "
+                    f"one batch of {cfg.batch_size} x {n_proc} processes: add episodes to the sampling, "
+                    f"or lower batch_size or T"
+                )
         self.train_sampler = ResumableBatchSampler(
             len(self.train_set), cfg.batch_size, cfg.seed, True, rank, n_proc, "training"
         )
@@ -138,10 +160,14 @@ class Trainer:
         if self.acc.is_main_process:
             self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
             Path(cfg.out_weights).parent.mkdir(parents=True, exist_ok=True)
-        if cfg.resume:
-            latest = ckpt.latest_checkpoint(self.checkpoint_dir)
-            if latest is not None:
-                self.load_checkpoint(latest)
+        latest = ckpt.latest_checkpoint(self.checkpoint_dir)
+        if latest is not None:
+            if not cfg.resume:
+                raise FileExistsError(
+                    f"{self.checkpoint_dir} holds a checkpoint ({latest.name}) and resume is off; resume it "
+                    f"(--resume true), or pick another checkpoint_dir, or delete that one to start afresh"
+                )
+            self.load_checkpoint(latest)
         if cfg.wandb:
             self._init_wandb()
 
@@ -286,6 +312,13 @@ class Trainer:
                    "learning_rate": getattr(self, "lr", 0.0), "grad_l2_norm": self.last_grad_norm,
                    "frames_per_s": fps}
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{metrics['learning_rate']:.2e}")
+        self._record(metrics)
+
+    def _record(self, metrics: dict) -> None:
+        """Append to `<checkpoint_dir>/metrics.jsonl` (steps redone after a resume appear again) and wandb."""
+        if self.acc.is_main_process:
+            with open(self.checkpoint_dir / "metrics.jsonl", "a") as f:
+                f.write(json.dumps(metrics) + "\n")
         if self.cfg.wandb:
             self.acc.log(metrics, step=self.n_steps)
 
@@ -309,8 +342,7 @@ class Trainer:
     def validate_and_keep_best(self) -> float:
         loss = self.validate()
         self.val_losses.append((self.n_steps, loss))
-        if self.cfg.wandb:
-            self.acc.log({"val_loss": loss}, step=self.n_steps)
+        self._record({"val_loss": loss, "step": self.n_steps, "processed_frames": self.frames})
         if loss < self.best_val_loss:
             self.best_val_loss = loss
             if self.acc.is_main_process:

@@ -10,6 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from steve1.vpt.small_batch_linear import SmallBatchLinear
+
 EWMA_EPS = 1e-5  # NormalizeEwma epsilon (clamp of the debiasing term)
 MIN_VAR = 1e-2  # NormalizeEwma variance floor
 
@@ -19,7 +21,7 @@ class CategoricalHead(nn.Module):
 
     def __init__(self, hidsize: int, n: int, temperature: float):
         super().__init__()
-        self.linear_layer = nn.Linear(hidsize, n)
+        self.linear_layer = SmallBatchLinear(hidsize, n)
         self.temperature = float(temperature)
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:

@@ -47,14 +47,19 @@ class DownStack(nn.Module):
 
 
 class ImpalaCNN(nn.Module):
-    """(N, 3, 128, 128) float in [0, 1] -> (N, 256)."""
+    """(N, C, 128, 128) float -> (N, 256); C = config.img_shape[2] (3 for the policy's RGB frames).
 
-    def __init__(self, config: PolicyConfig):
+    first_conv_norm: give stack 0's first conv a GroupNorm pre-norm and no bias, like every other conv. The
+    IDM sets it (its CNN reads the output of a 3D conv, 128 channels); the policy does not.
+    """
+
+    def __init__(self, config: PolicyConfig, first_conv_norm: bool = False):
         super().__init__()
         chans = config.cnn_channels
-        c_in = [3, *chans[:-1]]
+        c_in = [config.img_shape[2], *chans[:-1]]
         self.stacks = nn.ModuleList(
-            DownStack(ci, co, first_norm=i > 0) for i, (ci, co) in enumerate(zip(c_in, chans, strict=True))
+            DownStack(ci, co, first_norm=first_conv_norm or i > 0)
+            for i, (ci, co) in enumerate(zip(c_in, chans, strict=True))
         )
         side = config.img_shape[0] // 2 ** len(chans)
         self.dense = linear_layer(chans[-1] * side * side, IMPALA_OUT, norm=True, bias=False, relu=True)

@@ -9,6 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from steve1.vpt.small_batch_linear import SmallBatchLinear
+
 
 class PreNormLayer(nn.Module):
     """y = relu?(layer(norm?(x)))."""
@@ -29,7 +31,7 @@ class PreNormLayer(nn.Module):
 
 def linear_layer(n_in: int, n_out: int, *, norm: bool, bias: bool, relu: bool) -> PreNormLayer:
     """LayerNorm(n_in)? -> Linear(n_in, n_out) -> ReLU?"""
-    return PreNormLayer(nn.Linear(n_in, n_out, bias=bias), nn.LayerNorm(n_in) if norm else None, relu)
+    return PreNormLayer(SmallBatchLinear(n_in, n_out, bias=bias), nn.LayerNorm(n_in) if norm else None, relu)
 
 
 def conv_layer(c_in: int, c_out: int, *, norm: bool) -> PreNormLayer:

@@ -13,6 +13,8 @@ Reference quirks kept (vpt-mineclip.md §A.5, §A.11):
   * the attention sub-layer's skip connection carries LayerNorm(x), not x (y = LN(x) + attn(LN(x)));
   * `first` is honoured only at step 0 of a call (a `first` later in the call is ignored) unless the caller
     passes `honour_every_first=True`, an opt-in extension that resets memory at every flagged step.
+Difference (no effect in fp32): attention logits and the softmax are always computed in float32, as original
+VPT; STEVE-1's vendored copy computed them in the autocast dtype, where the -1e9 mask becomes -inf in fp16.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from torch import nn
 
 from steve1.vpt.config import N_REL_BASIS, PolicyConfig
 from steve1.vpt.layers import linear_layer
+from steve1.vpt.small_batch_linear import SmallBatchLinear
 
 MASKED_LOGIT = -1e9  # additive bias of a masked key (as the reference)
 
@@ -62,11 +65,11 @@ class AttentionWeights(nn.Module):
 
     def __init__(self, hidsize: int, heads: int, maxlen: int):
         super().__init__()
-        self.q_layer = nn.Linear(hidsize, hidsize)
-        self.k_layer = nn.Linear(hidsize, hidsize, bias=False)
-        self.v_layer = nn.Linear(hidsize, hidsize, bias=False)
-        self.proj_layer = nn.Linear(hidsize, hidsize)
-        self.r_layer = nn.Linear(hidsize, N_REL_BASIS * heads)
+        self.q_layer = SmallBatchLinear(hidsize, hidsize)
+        self.k_layer = SmallBatchLinear(hidsize, hidsize, bias=False)
+        self.v_layer = SmallBatchLinear(hidsize, hidsize, bias=False)
+        self.proj_layer = SmallBatchLinear(hidsize, hidsize)
+        self.r_layer = SmallBatchLinear(hidsize, N_REL_BASIS * heads)
         self.b_nd = nn.Parameter(torch.randn(N_REL_BASIS, maxlen) * 0.2)  # (basis, distance)
 
 
@@ -130,13 +133,17 @@ class MemoryAttention(nn.Module):
 class RecurrentBlock(nn.Module):
     """h = LN(x); y = h + attn(h); z = y + mlp1(mlp0(y))  (the LN(x) skip is the reference's)."""
 
-    def __init__(self, config: PolicyConfig):
+    def __init__(self, config: PolicyConfig, attention: nn.Module | None = None):
+        """attention: the `r` sub-layer, called as attention(h, episode, state) -> (out, state); default the
+        policy's `MemoryAttention` (the IDM passes its own, non-causal one)."""
         super().__init__()
         hid, wide = config.hidsize, config.hidsize * config.pointwise_ratio
         self.mlp0 = linear_layer(hid, wide, norm=True, bias=False, relu=True)
         self.mlp1 = linear_layer(wide, hid, norm=False, bias=True, relu=False)
         self.pre_r_ln = nn.LayerNorm(hid)
-        self.r = MemoryAttention(hid, config.attention_heads, config.maxlen)
+        if attention is None:
+            attention = MemoryAttention(hid, config.attention_heads, config.maxlen)
+        self.r = attention
 
     def forward(
         self, x: torch.Tensor, episode: torch.Tensor, state: LayerState

@@ -8,6 +8,7 @@ a world made or reset from a short-lived thread keeps its game.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import queue
 import select
@@ -81,19 +82,39 @@ def spawn(argv: list[str], log_path: Path, env: dict | None = None, pass_fds: tu
 TEMP_PREFIX = "steve1-minetest-"
 
 
-def make_instance_dir() -> Path:
-    """A new temporary directory for one world, named after this process so that a later instance can
-    remove it if this process is killed before cleaning up (see remove_stale_instance_dirs)."""
+LOCK_NAME = ".owner.lock"
+
+
+def make_instance_dir() -> tuple[Path, int]:
+    """A new temporary directory for one world and an open file descriptor holding its lock.
+
+    The lock (flock) lasts as long as the descriptor, which the kernel closes when this process dies, so a
+    later instance can tell a directory left by a killed process from one in use (remove_stale_instance_dirs)
+    whatever process namespace its owner ran in. Close the descriptor after removing the directory.
+    """
     remove_stale_instance_dirs()
-    return Path(tempfile.mkdtemp(prefix=f"{TEMP_PREFIX}{os.getpid()}-"))
+    root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
+    fd = os.open(root / LOCK_NAME, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return root, fd
 
 
 def remove_stale_instance_dirs() -> None:
-    """Remove instance directories whose owning process no longer exists."""
-    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*-*"):
-        pid = path.name[len(TEMP_PREFIX):].split("-", 1)[0]
-        if pid.isdigit() and not Path(f"/proc/{pid}").exists():
+    """Remove instance directories whose owner is gone (their lock is free)."""
+    for path in Path(tempfile.gettempdir()).glob(f"{TEMP_PREFIX}*"):
+        lock = path / LOCK_NAME
+        try:  # no lock file: being made right now, or not ours to judge; leave it
+            fd = os.open(lock, os.O_RDWR | os.O_CLOEXEC)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # held: in use
+        else:
             shutil.rmtree(path, ignore_errors=True)
+        finally:
+            os.close(fd)
 
 
 def stop(proc: subprocess.Popen | None, grace_s: float = 2.0) -> None:

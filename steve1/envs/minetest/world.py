@@ -92,9 +92,9 @@ class MinetestWorld(World):
         self.seed: int | None = None
         self.restarts = 0
         self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
-        self._root = processes.make_instance_dir()
+        self._root, lock_fd = processes.make_instance_dir()
         self._procs: dict = {"xvfb": None, "game": None}
-        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root)
+        self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root, lock_fd)
         self._display_name: str | None = None
         self._input: XInput | None = None
         self._frames: FrameBuffer | None = None
@@ -182,7 +182,7 @@ class MinetestWorld(World):
         time.sleep(STATUS_TEXT_S)
 
     def _stop_game(self) -> None:
-        processes.stop(self._procs["game"])
+        processes.stop(self._procs["game"], grace_s=0.5)  # its world is deleted next: no need to save it
         self._procs["game"] = None
         if self._world_dir is not None:
             shutil.rmtree(self._world_dir, ignore_errors=True)
@@ -402,6 +402,12 @@ class MinetestWorld(World):
         self._next_tick = time.monotonic()
         return self._observe()
 
+    def give(self, item: str, count: int = 1) -> dict:
+        """Put `count` of a Minetest item (e.g. 'default:dirt') in the player's inventory (tests, setups)."""
+        self._command("give", item=str(item), count=int(count))
+        self._wait_for_fresh_state()
+        return self._observe()
+
     def close(self) -> None:
         if self._closed:
             return
@@ -429,8 +435,9 @@ class MinetestWorld(World):
         return obs, 0.0, False, True, info
 
 
-def _cleanup(procs: dict, root: Path) -> None:
+def _cleanup(procs: dict, root: Path, lock_fd: int) -> None:
     for key in ("game", "xvfb"):
         processes.stop(procs.get(key))
         procs[key] = None
     shutil.rmtree(root, ignore_errors=True)
+    os.close(lock_fd)

@@ -106,6 +106,8 @@ local function run_command(cmd)
 		clear_inventory(player)
 		player:set_hp(player:get_properties().hp_max or 20)
 		build_arena(c, cmd.id)
+	elseif cmd.op == "give" then
+		player:get_inventory():add_item("main", ItemStack({name = cmd.item, count = cmd.count or 1}))
 	elseif cmd.op == "set_look" then
 		player:set_look_horizontal(cmd.yaw)
 		player:set_look_vertical(cmd.pitch)
@@ -160,6 +162,20 @@ minetest.register_on_joinplayer(function(player)
 	player:hud_set_flags({minimap = false, minimap_radar = false, basic_debug = false})
 	player:hud_set_hotbar_itemcount(HOTBAR_SLOTS)
 end)
+
+-- The drop key drops one item, as in Minecraft (Minetest drops the whole stack unless sneaking).
+local engine_item_drop = minetest.item_drop
+minetest.item_drop = function(itemstack, dropper, pos)
+	if itemstack:get_count() > 1 and dropper and dropper:is_player() then
+		local one = itemstack:take_item(1)
+		local left = engine_item_drop(one, dropper, pos)
+		if left and not left:is_empty() then
+			itemstack:add_item(left)
+		end
+		return itemstack
+	end
+	return engine_item_drop(itemstack, dropper, pos)
+end
 
 -- Minetest Game has no sprint: Aux1 (MineRL's `sprint` key) gives Minecraft's 1.3x sprint speed.
 local SPRINT_SPEED = 1.3

@@ -1,0 +1,176 @@
+"""IDM hyperparameters: the released `4x_idm` size, a tiny test size, and `4x_idm.model` reading.
+
+The `.model` file has the policy files' layout: only `["model"]["args"]["net"]["args"]` (network kwargs) and
+`["model"]["args"]["pi_head_opts"]["temperature"]` are read (vpt-idm.md §1), through the restricted unpickler.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from steve1.utils.safe_pickle import safe_load
+
+N_IDM_BUTTONS = 20  # independent binary buttons, VPT `Buttons.ALL` order
+N_BUTTON_STATES = 2  # released / pressed
+N_CAMERA_AXES = 2  # pitch, yaw
+N_IDM_CAMERA_BINS = 11  # mu-law bins per axis
+
+
+@dataclass(frozen=True)
+class IDMConfig:
+    """Network kwargs of VPT's `InverseActionNet` that this port varies, plus the head temperature.
+
+    Fixed by the released IDM (checked when reading a `.model` file): mask style "none", memory size equal to
+    timesteps (maxlen 0: no KV cache, no relative bias), a temporal-only 3D conv of `conv3d_kernel` frames
+    zero-padded by `conv3d_kernel // 2` at both window ends, pre-norm everywhere.
+    """
+
+    hidsize: int = 4096
+    impala_width: int = 16
+    impala_chans: tuple[int, ...] = (16, 32, 32)
+    attention_heads: int = 32
+    n_recurrence_layers: int = 2
+    pointwise_ratio: int = 4
+    conv3d_out: int = 128  # channels of the 3D conv = input channels of the ImpalaCNN
+    conv3d_kernel: int = 5  # frames seen by the temporal conv (t-2 .. t+2)
+    img_size: int = 128  # frames are resized to img_size x img_size RGB
+    temperature: float = 4.0
+
+    maxlen = 0  # attention_memory_size - timesteps in the released file: no memory between calls
+
+    @property
+    def img_shape(self) -> tuple[int, int, int]:
+        """(H, W, C) of the ImpalaCNN input (VPT `img_shape`): C is the 3D conv's output channels."""
+        return (self.img_size, self.img_size, self.conv3d_out)
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidsize // self.attention_heads
+
+    @property
+    def cnn_channels(self) -> tuple[int, ...]:
+        return tuple(c * self.impala_width for c in self.impala_chans)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
+        object.__setattr__(self, "temperature", float(self.temperature))
+        if self.hidsize % self.attention_heads:
+            raise ValueError(
+                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
+            )
+        if self.conv3d_kernel < 1 or self.conv3d_kernel % 2 == 0:
+            raise ValueError(f"conv3d_kernel must be odd and >= 1, got {self.conv3d_kernel}")
+        downsample = 2 ** len(self.impala_chans)
+        if self.img_size % downsample:
+            raise ValueError(
+                f"img_size {self.img_size} must be divisible by {downsample} (one halving per stack)"
+            )
+
+
+IDM_4X = IDMConfig()  # values of the released 4x_idm.model (vpt-idm.md §1)
+# vpt-idm.md §7's small config: every IDM property kept (maxlen 0, head dim 128), runs in milliseconds.
+IDM_TINY = IDMConfig(hidsize=256, impala_width=1, attention_heads=2, conv3d_out=8, img_size=32)
+IDM_SIZES = {"4x": IDM_4X, "tiny": IDM_TINY}
+
+# `.model` net args that must hold these values: the port implements no other variant.
+_REQUIRED_NET_ARGS: dict[str, Any] = {
+    "attention_mask_style": "none",
+    "recurrence_type": "transformer",
+    "use_pointwise_layer": True,
+    "pointwise_use_activation": False,
+    "recurrence_is_residual": True,
+    "impala_kwargs": {"post_pool_groups": 1},
+    "init_norm_kwargs": {"batch_norm": False, "group_norm_groups": 1},
+}
+
+
+def _conv3d_fields(params: Any) -> dict[str, int]:
+    if not isinstance(params, dict):
+        raise ValueError(
+            f"conv3d_params is {params!r}; expected a dict (inchan, outchan, kernel_size, padding)"
+        )
+    try:
+        kernel = [int(k) for k in params["kernel_size"]]
+        padding = [int(p) for p in params.get("padding", [0, 0, 0])]
+        inchan, outchan = int(params["inchan"]), int(params["outchan"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"conv3d_params {params!r} is malformed ({type(e).__name__}: {e})") from None
+    k = kernel[0]
+    if inchan != 3 or len(kernel) != 3 or kernel[1:] != [1, 1] or padding != [k // 2, 0, 0] or k % 2 == 0:
+        raise ValueError(
+            f"unsupported conv3d_params {params!r}: this port implements a temporal-only RGB conv "
+            "(inchan 3, kernel [k, 1, 1] with odd k, padding [k // 2, 0, 0])"
+        )
+    return {"conv3d_out": outchan, "conv3d_kernel": k}
+
+
+def idm_config_from_kwargs(net_args: dict[str, Any], temperature: float = 4.0) -> IDMConfig:
+    """An `IDMConfig` from `InverseActionNet` kwargs (a `.model` file's net args); other variants raise."""
+    if "conv3d_params" not in net_args:
+        raise ValueError("net args have no conv3d_params: this is a VPT policy .model file, not an IDM one")
+    for key, want in _REQUIRED_NET_ARGS.items():
+        if key in net_args and net_args[key] != want:
+            raise ValueError(
+                f"unsupported IDM variant: {key}={net_args[key]!r} (this port implements {want!r})"
+            )
+    missing = sorted(
+        k for k in ("hidsize", "impala_width", "attention_heads", "img_shape") if k not in net_args
+    )
+    if missing:
+        raise ValueError(f"net args lack {missing}; is this a VPT IDM .model file?")
+    memory, timesteps = net_args.get("attention_memory_size", 128), net_args.get("timesteps", 128)
+    if memory != timesteps:
+        raise ValueError(
+            f"attention_memory_size {memory} != timesteps {timesteps}: only the released IDM's "
+            "memory-free attention (maxlen 0) is implemented"
+        )
+    conv = _conv3d_fields(net_args["conv3d_params"])
+    h, w, c = (int(v) for v in net_args["img_shape"])
+    if h != w or c != conv["conv3d_out"]:
+        raise ValueError(
+            f"img_shape {net_args['img_shape']} must be [S, S, conv3d outchan {conv['conv3d_out']}]"
+        )
+    fields = {f.name for f in dataclasses.fields(IDMConfig)}
+    kwargs = {k: v for k, v in net_args.items() if k in fields and k != "temperature"}
+    return IDMConfig(**kwargs, **conv, img_size=h, temperature=float(temperature))
+
+
+def load_idm_model_file(path: str | Path) -> IDMConfig:
+    """Read `4x_idm.model` safely and return its `IDMConfig`."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such IDM .model file (download it: ./download_weights.sh idm)")
+    data = safe_load(path)
+    try:
+        args = data["model"]["args"]
+        net_args = args["net"]["args"]
+        temperature = args["pi_head_opts"]["temperature"]
+    except (KeyError, TypeError) as e:
+        raise ValueError(
+            f"{path}: not a VPT .model file (no ['model']['args']['net']['args'] / ['pi_head_opts']"
+            f"['temperature']: missing {e}); did you pass a .weights file?"
+        ) from None
+    if not isinstance(net_args, dict):
+        raise ValueError(
+            f"{path}: ['model']['args']['net']['args'] is a {type(net_args).__name__}, not a dict"
+        )
+    try:
+        return idm_config_from_kwargs(net_args, temperature=float(temperature))
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"{path}: {e}") from None
+
+
+def idm_config(name_or_path: str | Path | IDMConfig) -> IDMConfig:
+    """ "4x" / "tiny", a path to an IDM `.model` file, or an `IDMConfig` (returned as is)."""
+    if isinstance(name_or_path, IDMConfig):
+        return name_or_path
+    key = str(name_or_path)
+    if key in IDM_SIZES:
+        return IDM_SIZES[key]
+    path = Path(key)
+    if path.suffix != ".model" and not path.exists():
+        raise ValueError(f"unknown IDM size {key!r}: use one of {sorted(IDM_SIZES)} or a .model file path")
+    return load_idm_model_file(path)

@@ -1,0 +1,420 @@
+"""Label a folder of gameplay videos with the IDM and write them as STEVE-1 training episodes.
+
+    python -m steve1.idm.label --video_dir VIDEOS --output_dir data/dataset_idm/ [--num_workers n ...]
+
+Per video (decoded with OpenCV, BGR -> RGB, any resolution, streamed in chunks so memory stays bounded):
+  frames   -> cv2 INTER_LINEAR 128x128  -> the episode's frames.mp4 and the IDM input
+  frames   -> cv2 INTER_LINEAR 256x160  -> MineCLIP, one embedding per frame (None for the first 15)
+  windows  -> IDM argmax actions, one per frame (`steve1.idm.windows`: 128-frame windows, stride 64, the
+              middle 64 kept) -> MineRL env action dicts (`steve1.idm.actions`)
+The episode is written with `steve1.data.episode.EpisodeWriter` (hidden partial directory, renamed when
+complete) as `idm_<video name>_<hash of its relative path>_nmFrm<frames>`.
+
+Resumable: a video whose episode exists is skipped; a killed run leaves only hidden partial directories,
+which are removed when the video is redone. Sharded: worker i of n takes videos i, i+n, ... of the sorted list
+(relative paths). Unreadable / corrupt / too-short videos are skipped, reported on stderr and counted.
+Frames are used at the video's own rate by default (as MineStudio); the IDM was trained on 20 fps play, so
+`--target_fps 20` drops frames of faster videos (a frame is kept when it starts a new 1/20 s slot).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+import math
+import re
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from steve1 import paths
+from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, fake_embed_fn
+from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
+from steve1.idm.actions import idm_to_env
+from steve1.idm.loading import load_idm
+from steve1.idm.model import InverseDynamicsModel
+from steve1.idm.preprocess import resize_frames
+from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
+
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
+EPISODE_PREFIX = "idm_"
+NAME_SEP = "_nmFrm"
+DECODE_CHUNK = 64  # frames decoded, resized and embedded per step
+IDM_FPS = 20  # the rate of the play the IDM was trained on
+
+
+class VideoError(ValueError):
+    """A video cannot be labelled (cannot be opened, no frames, too short)."""
+
+
+# ---------------------------------------------------------------------------------------------- videos
+
+
+def list_videos(video_dir: str | Path, extensions: tuple[str, ...] = VIDEO_EXTENSIONS) -> list[Path]:
+    """Video files under `video_dir` (recursively), sorted by their path relative to it."""
+    video_dir = Path(video_dir)
+    if not video_dir.is_dir():
+        raise FileNotFoundError(f"video directory {video_dir} does not exist")
+    exts = {e.lower() for e in extensions}
+    return sorted(
+        (
+            p
+            for p in video_dir.rglob("*")
+            if p.is_file() and p.suffix.lower() in exts and not p.name.startswith(".")
+        ),
+        key=lambda p: p.relative_to(video_dir).as_posix(),
+    )
+
+
+def shard(items: list, worker_id: int, num_workers: int) -> list:
+    """Worker `worker_id` of `num_workers` takes items worker_id, worker_id + num_workers, ..."""
+    if num_workers < 1 or not 0 <= worker_id < num_workers:
+        raise ValueError(
+            f"need 0 <= worker_id < num_workers, got worker_id={worker_id}, num_workers={num_workers}"
+        )
+    return items[worker_id::num_workers]
+
+
+def episode_key(video: Path, video_dir: Path) -> str:
+    """`idm_<sanitised stem>_<8 hex of the relative path>`: readable, and unique per video."""
+    rel = video.relative_to(video_dir).as_posix()
+    stem = re.sub(r"[^A-Za-z0-9_-]+", "-", video.stem)[:80] or "video"
+    return f"{EPISODE_PREFIX}{stem}_{hashlib.sha1(rel.encode()).hexdigest()[:8]}"
+
+
+def keep_frame(i: int, source_fps: float, target_fps: float | None) -> bool:
+    """Whether decoded frame i is kept when resampling source_fps down to target_fps (None: keep all)."""
+    if not target_fps or not source_fps or target_fps >= source_fps:
+        return True
+    ratio = target_fps / source_fps
+    return i == 0 or math.floor(i * ratio + 1e-9) > math.floor((i - 1) * ratio + 1e-9)
+
+
+def read_video_chunks(
+    path: Path, chunk: int = DECODE_CHUNK, target_fps: float | None = None
+) -> Iterator[np.ndarray]:
+    """(n, H, W, 3) uint8 RGB chunks of a video decoded with OpenCV (BGR -> RGB), optionally resampled."""
+    cap = cv2.VideoCapture(str(path))
+    if not cap.isOpened():
+        raise VideoError(f"{path}: cannot open the video (corrupt, or a format OpenCV cannot decode)")
+    source_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    try:
+        frames: list[np.ndarray] = []
+        i = -1
+        while True:
+            i += 1
+            if not keep_frame(i, source_fps, target_fps):
+                if not cap.grab():
+                    break
+                continue
+            ok, bgr = cap.read()
+            if not ok:
+                break
+            if bgr.ndim != 3 or bgr.shape[2] != 3:
+                raise VideoError(f"{path}: frames have shape {bgr.shape}, expected (H, W, 3)")
+            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if len(frames) == chunk:
+                yield np.stack(frames)
+                frames = []
+        if frames:
+            yield np.stack(frames)
+    finally:
+        cap.release()
+
+
+def video_properties(path: Path) -> dict:
+    cap = cv2.VideoCapture(str(path))
+    try:
+        return {
+            "fps": float(cap.get(cv2.CAP_PROP_FPS) or 0.0),
+            "width": int(cap.get(cv2.CAP_PROP_FRAME_WIDTH) or 0),
+            "height": int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT) or 0),
+            "reported_frames": int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0),
+        }
+    finally:
+        cap.release()
+
+
+# ---------------------------------------------------------------------------------------------- models
+
+
+def make_predict_fn(model: InverseDynamicsModel, device: str | torch.device | None = None) -> PredictFn:
+    """Windows (B, T, S, S, 3) uint8 numpy -> argmax buttons (B, T, 20), camera bins (B, T, 2) int64 numpy."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+
+    def predict(windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        img = torch.from_numpy(np.ascontiguousarray(windows)).to(device)
+        with torch.inference_mode():
+            pred = model.predict(img)
+        return pred.buttons.cpu().numpy(), pred.camera.cpu().numpy()
+
+    return predict
+
+
+def make_embed_fn(config: str, weights: str | Path | None, device: str, batch_size: int = 32) -> EmbedFn:
+    """MineCLIP per-frame embeddings: "attn" (the released weights), "tiny" (a random small MineCLIP with the
+    real 512-d output, for smoke tests), or "fake" (a cheap deterministic stand-in, no model)."""
+    if config == "fake":
+        return fake_embed_fn
+    from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
+
+    if config == "tiny":
+        torch.manual_seed(0)
+        model = MineCLIP(dataclasses.replace(TINY, embed_dim=512)).to(device).eval()
+    elif config == "attn":
+        model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config="attn", device=device)
+    else:
+        raise ValueError(f"unknown mineclip config {config!r}: use attn, tiny or fake")
+    return MineClipEmbedder(model, device=device, batch_size=batch_size).embed_frames
+
+
+# ---------------------------------------------------------------------------------------------- labelling
+
+
+def label_video(
+    video: Path,
+    output_dir: Path,
+    key: str,
+    predict: PredictFn,
+    embed_fn: EmbedFn,
+    idm_size: int,
+    policy: WindowPolicy = DEFAULT_POLICY,
+    batch_windows: int = 1,
+    metadata: dict | None = None,
+    target_fps: float | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
+    """Label one video and write it as an episode named `<key>_nmFrm<frames>`; returns its directory."""
+    labeller = StreamingLabeller(predict, policy, batch_windows)
+    embedder = StreamingEmbedder(embed_fn)
+    props = video_properties(video)
+    if not target_fps and props["fps"] and abs(props["fps"] - IDM_FPS) > 1 and log is not None:
+        log(
+            f"note: {video} runs at {props['fps']:g} fps; the IDM saw {IDM_FPS} fps play (see --target_fps)"
+        )
+    n = 0
+    with EpisodeWriter(output_dir, key=key) as writer:
+        for rgb in read_video_chunks(video, target_fps=target_fps):  # (n, H, W, 3)
+            frames = resize_frames(rgb, FRAME_SIZE)  # (n, 128, 128, 3): episode frames
+            writer.add_frames(frames)
+            clip = _resize_hw(rgb, MINECLIP_FRAME_HW)  # (n, 160, 256, 3)
+            writer.add_embeds(embedder.push(clip))
+            idm_in = frames if idm_size == FRAME_SIZE else resize_frames(rgb, idm_size)
+            writer.add_actions(idm_to_env(*labeller.push(idm_in)))
+            n += len(rgb)
+        if n == 0:
+            raise VideoError(f"{video}: no frame could be decoded (corrupt or empty video)")
+        if n < MIN_EPISODE_FRAMES:
+            raise VideoError(f"{video}: only {n} frames; an episode needs at least {MIN_EPISODE_FRAMES}")
+        writer.add_actions(idm_to_env(*labeller.finish()))
+        if not (len(writer.actions) == len(writer.embeds) == writer.num_frames == n):
+            raise AssertionError(
+                f"{video}: {len(writer.actions)} actions, {len(writer.embeds)} embeds, "
+                f"{writer.num_frames} frames"
+            )
+        meta = {
+            "source": "idm",
+            "video": str(video),
+            "frames": n,
+            "window": policy.window,
+            "stride": policy.stride,
+            **props,
+            "episode_fps": min(target_fps or props["fps"], props["fps"]) or props["fps"],
+            **(metadata or {}),
+        }
+        return writer.finish(f"{key}{NAME_SEP}{n}", meta)
+
+
+def _resize_hw(frames: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
+    """(n, H, W, 3) -> (n, hw[0], hw[1], 3) with cv2 INTER_LINEAR (MineCLIP's own preprocessing)."""
+    if frames.shape[1:3] == hw:
+        return frames
+    out = np.empty((len(frames), *hw, 3), dtype=np.uint8)
+    for i, f in enumerate(frames):
+        cv2.resize(f, (hw[1], hw[0]), dst=out[i], interpolation=cv2.INTER_LINEAR)
+    return out
+
+
+@dataclass
+class LabelStats:
+    videos: int = 0  # in this worker's shard
+    labelled: int = 0
+    already_done: int = 0
+    failed: int = 0
+    frames: int = 0
+    seconds: float = 0.0
+
+    @property
+    def frames_per_s(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def label_videos(
+    video_dir: str | Path,
+    output_dir: str | Path,
+    predict: PredictFn,
+    embed_fn: EmbedFn,
+    idm_size: int,
+    policy: WindowPolicy = DEFAULT_POLICY,
+    batch_windows: int = 1,
+    worker_id: int = 0,
+    num_workers: int = 1,
+    metadata: dict | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    target_fps: float | None = None,
+) -> LabelStats:
+    """Label this worker's share of the videos under `video_dir` into episodes in `output_dir`."""
+    from tqdm import tqdm
+
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    video_dir, output_dir = Path(video_dir), Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    videos = shard(list_videos(video_dir), worker_id, num_workers)
+    stats = LabelStats(videos=len(videos))
+    t0 = time.perf_counter()
+    bar = tqdm(videos, desc=f"idm label w{worker_id}", unit="video", disable=not progress)
+    for video in bar:
+        key = episode_key(video, video_dir)
+        if find_episode(output_dir, key, sep=NAME_SEP) is not None:
+            stats.already_done += 1
+            continue
+        try:
+            path = label_video(
+                video,
+                output_dir,
+                key,
+                predict,
+                embed_fn,
+                idm_size,
+                policy,
+                batch_windows,
+                metadata,
+                target_fps=target_fps,
+                log=log,
+            )
+        except (VideoError, cv2.error) as e:
+            stats.failed += 1
+            log(f"skipped: {e}")
+            continue
+        stats.labelled += 1
+        stats.frames += int(path.name.rsplit(NAME_SEP, 1)[1])
+        stats.seconds = time.perf_counter() - t0
+        bar.set_postfix(frames=stats.frames, fps=f"{stats.frames_per_s:.1f}")
+    stats.seconds = time.perf_counter() - t0
+    if stats.failed:
+        log(f"{stats.failed} of {stats.videos} video(s) could not be labelled (see the messages above)")
+    return stats
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    p.add_argument("--video_dir", required=True, help="folder of gameplay videos (searched recursively)")
+    p.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset_idm"), help="episodes go here")
+    p.add_argument(
+        "--idm_model",
+        default=str(paths.IDM_MODEL),
+        help="IDM .model file, or '4x' / 'tiny' to build that size without a .model file",
+    )
+    p.add_argument(
+        "--idm_weights",
+        default=str(paths.IDM_WEIGHTS),
+        help="IDM .weights file, or 'random' (random init: meaningless labels, smoke tests only)",
+    )
+    p.add_argument(
+        "--mineclip_config",
+        default="attn",
+        choices=["attn", "tiny", "fake"],
+        help="attn: released MineCLIP; tiny / fake: stand-ins for smoke tests",
+    )
+    p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))
+    p.add_argument(
+        "--target_fps",
+        type=float,
+        default=None,
+        help="drop frames of faster videos down to this rate (the IDM saw 20 fps); default: keep all",
+    )
+    p.add_argument("--window", type=int, default=128, help="frames per IDM window")
+    p.add_argument("--stride", type=int, default=64, help="frames between window starts (middle kept)")
+    p.add_argument("--batch_windows", type=int, default=1, help="full windows per IDM call")
+    p.add_argument("--worker_id", type=int, default=0)
+    p.add_argument("--num_workers", type=int, default=1)
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p.add_argument(
+        "--dtype",
+        default="float32",
+        choices=["float32", "bfloat16", "float16"],
+        help="IDM precision (float32 = the reference's numbers)",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's; use 1 per worker when workers share a machine)",
+    )
+    p.add_argument("--no_progress", action="store_true", help="no progress bar")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    policy = WindowPolicy(args.window, args.stride)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    weights = None if args.idm_weights == "random" else args.idm_weights
+    if weights is None:
+        print(
+            "warning: --idm_weights random: the IDM has random weights, labels are meaningless",
+            file=sys.stderr,
+        )
+        torch.manual_seed(0)
+    model = load_idm(args.idm_model, weights, device=args.device, dtype=getattr(torch, args.dtype))
+    embed_fn = make_embed_fn(args.mineclip_config, args.mineclip_weights, args.device)
+    stats = label_videos(
+        args.video_dir,
+        args.output_dir,
+        make_predict_fn(model),
+        embed_fn,
+        model.config.img_size,
+        policy,
+        args.batch_windows,
+        args.worker_id,
+        args.num_workers,
+        metadata={
+            "idm_model": str(args.idm_model),
+            "idm_weights": str(args.idm_weights),
+            "mineclip": args.mineclip_config,
+        },
+        progress=not args.no_progress,
+        target_fps=args.target_fps,
+    )
+    print(
+        json.dumps(
+            {
+                "worker_id": args.worker_id,
+                **dataclasses.asdict(stats),
+                "frames_per_s": round(stats.frames_per_s, 2),
+            }
+        )
+    )
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = add_arguments(
+        argparse.ArgumentParser(prog="steve1 label-video", description=__doc__.split("\n")[0])
+    )
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
