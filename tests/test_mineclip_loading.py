@@ -51,12 +51,12 @@ def test_missing_and_unexpected_keys_are_named(tmp_path, tiny_state):
     state["temporal_encoder.extra.weight"] = torch.zeros(1)
     with pytest.raises(MineClipCheckpointError) as err:
         load_mineclip(_save(tmp_path / "m.pth", state), "tiny", check_md5=False)
-    assert "1 missing keys: temporal_encoder.attn.model.norm.weight" in str(err.value)
-    assert "1 unexpected keys: temporal_encoder.extra.weight" in str(err.value)
+    assert "missing 1 key(s): temporal_encoder.attn.model.norm.weight" in str(err.value)
+    assert "unexpected 1 key(s): temporal_encoder.extra.weight" in str(err.value)
 
 
 def test_wrong_config_names_shapes(tmp_path, tiny_state):
-    pattern = r"(?s)config reduced.*another shape.*\(96, 32\) != \(48, 16\)"
+    pattern = r"(?s)config reduced.*shape mismatch.*file \(96, 32\) vs model \(48, 16\)"
     with pytest.raises(MineClipCheckpointError, match=pattern):
         load_mineclip(_save(tmp_path / "m.pth", tiny_state), "reduced", check_md5=False)
 

@@ -163,7 +163,7 @@ def test_load_prior_errors(tmp_path):
     with pytest.raises(PriorWeightsError) as e:
         load_prior(p)
     msg = str(e.value)
-    assert "missing keys ['decoder.6.bias']" in msg and "unexpected keys ['decoder.7.weight']" in msg
+    assert "missing 1 key(s): decoder.6.bias" in msg and "unexpected 1 key(s): decoder.7.weight" in msg
     assert "encoder.0.weight: file (512, 512) vs model (512, 1024)" in msg
     p.write_bytes(b"not a torch file")
     with pytest.raises(PriorWeightsError, match="not a readable torch weight file"):

@@ -109,7 +109,7 @@ def test_vpt_weights_into_goal_policy_need_the_flag():
 @pytest.mark.parametrize("mangle, message", [
     ("rename", r"missing 1 key\(s\): net\.final_ln\.bias.*unexpected 1 key\(s\): net\.final_ln\.b"),
     ("drop", r"missing 1 key\(s\): pi_head\.camera\.linear_layer\.bias"),
-    ("shape", r"value_head\.linear\.weight \(1, 65\) vs policy \(1, 64\)"),
+    ("shape", r"value_head\.linear\.weight: file \(1, 65\) vs model \(1, 64\)"),
     ("extra", r"unexpected 1 key\(s\): net\.something_else"),
 ])
 def test_mangled_state_dicts_fail_naming_the_key(mangle, message):

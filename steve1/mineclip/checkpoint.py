@@ -14,20 +14,14 @@ from steve1 import paths
 from steve1.mineclip.config import CONFIGS, MineClipConfig, get_config
 from steve1.mineclip.model import TIED_PREFIXES, MineCLIP
 from steve1.utils.checksum import ChecksumError, verify_digest
+from steve1.utils.state_dict import StateDictError, check_state_dict, name_keys
 
 ATTN_MD5 = "b5ece9198337cfd117a3bfbd921e56da"  # data/weights/mineclip/attn.pth (STEVE-1 asserts it)
 CHECKPOINT_PREFIX = "model."  # attn.pth: {"state_dict": {"model." + key: tensor}}
-_SHOW = 12  # keys named per list in an error message
 
 
-class MineClipCheckpointError(ValueError):
+class MineClipCheckpointError(StateDictError):
     """The file is not a MineCLIP checkpoint for the requested config."""
-
-
-def _name_keys(keys: list[str]) -> str:
-    keys = sorted(keys)
-    more = f" ... and {len(keys) - _SHOW} more" if len(keys) > _SHOW else ""
-    return ", ".join(keys[:_SHOW]) + more
 
 
 def extract_state_dict(checkpoint: object, source: str = "checkpoint") -> dict[str, torch.Tensor]:
@@ -44,13 +38,13 @@ def extract_state_dict(checkpoint: object, source: str = "checkpoint") -> dict[s
         if not state:
             raise MineClipCheckpointError(
                 f"{source} has a 'state_dict' without any '{CHECKPOINT_PREFIX}' keys "
-                f"(first keys: {_name_keys(list(wrapped))}); this is not MineCLIP's attn.pth"
+                f"(first keys: {name_keys(list(wrapped))}); this is not MineCLIP's attn.pth"
             )
     else:
         state = dict(checkpoint)
     bad = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if bad:
-        raise MineClipCheckpointError(f"{source} has non-tensor entries: {_name_keys(bad)}")
+        raise MineClipCheckpointError(f"{source} has non-tensor entries: {name_keys(bad)}")
     return state
 
 
@@ -67,7 +61,7 @@ def _check_tied_copies(state: Mapping[str, torch.Tensor], source: str) -> None:
                     differ.append(prefix + key[len(canonical) :])
     if differ:
         raise MineClipCheckpointError(
-            f"{source}: tied copies of the CLIP towers differ from their canonical copy: {_name_keys(differ)}"
+            f"{source}: tied copies of the CLIP towers differ from their canonical copy: {name_keys(differ)}"
         )
 
 
@@ -79,26 +73,17 @@ def mineclip_from_state_dict(
     with torch.device("meta"):
         model = MineCLIP(cfg)
     expected = {k: v.shape for k, v in model.state_dict().items()}
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    wrong_shape = [f"{k} {tuple(state[k].shape)} != {tuple(s)}" for k, s in expected.items()
-                   if k in state and state[k].shape != s]
-    if missing or unexpected or wrong_shape:
-        name = next((k for k, v in CONFIGS.items() if v == cfg), str(cfg))
-        parts = [f"{source} does not match MineCLIP config {name}:"]
-        if missing:
-            parts.append(f"{len(missing)} missing keys: {_name_keys(missing)}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected keys: {_name_keys(unexpected)}")
-        if wrong_shape:
-            parts.append(f"{len(wrong_shape)} keys with another shape: {_name_keys(wrong_shape)}")
-        parts.append("Pass the MineCLIP attn.pth (data/weights/mineclip/attn.pth) and the matching config.")
-        raise MineClipCheckpointError("\n  ".join(parts))
+    name = next((k for k, v in CONFIGS.items() if v == cfg), str(cfg))
+    check_state_dict(
+        expected, state, f"{source} does not match MineCLIP config {name}",
+        hint="Pass the MineCLIP attn.pth (data/weights/mineclip/attn.pth) and the matching config.",
+        error=MineClipCheckpointError,
+    )
     _check_tied_copies(state, source)
     model.load_state_dict({k: state[k].float() for k in expected}, strict=True, assign=True)
     left_on_meta = [n for n, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     if left_on_meta:  # cannot happen after a strict load; guards against running half-loaded
-        raise MineClipCheckpointError(f"{source}: tensors were not loaded: {_name_keys(left_on_meta)}")
+        raise MineClipCheckpointError(f"{source}: tensors were not loaded: {name_keys(left_on_meta)}")
     return model.eval()
 
 

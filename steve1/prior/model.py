@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from steve1 import paths
+from steve1.utils.state_dict import StateDictError, check_state_dict
 
 # PRIOR_INFO sizes of the released prior (the class defaults of the original, 512/256/256, are never used).
 MINECLIP_DIM = 512
@@ -103,31 +104,19 @@ def _randn(shape, generator: torch.Generator | None, device: torch.device,
     return torch.randn(shape, generator=generator, device=gen_device, dtype=dtype).to(device)
 
 
-class PriorWeightsError(ValueError):
+class PriorWeightsError(StateDictError):
     """A prior weight file does not match `TranslatorVAE`."""
 
 
 def check_prior_state_dict(model: TranslatorVAE, state_dict: dict, source: str = "state dict") -> None:
     """Raise PriorWeightsError naming missing keys, unexpected keys and wrong shapes."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in expected]
-    wrong = [f"{k}: file {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}"
-             for k, v in expected.items()
-             if k in state_dict and (not torch.is_tensor(state_dict[k]) or state_dict[k].shape != v.shape)]
-    if missing or unexpected or wrong:
-        parts = []
-        if missing:
-            parts.append(f"missing keys {missing}")
-        if unexpected:
-            parts.append(f"unexpected keys {unexpected}")
-        if wrong:
-            parts.append(f"wrong shapes {wrong}")
-        raise PriorWeightsError(
-            f"{source} is not a TranslatorVAE(input_dim={model.input_dim}, hidden_dim={model.hidden_dim}, "
-            f"latent_dim={model.latent_dim}) state dict: " + "; ".join(parts)
-            + ". Pass the released steve1_prior.pt (or a file written by `python -m steve1.prior.train`)."
-        )
+    check_state_dict(
+        {k: v.shape for k, v in model.state_dict().items()}, state_dict,
+        f"{source} is not a TranslatorVAE(input_dim={model.input_dim}, hidden_dim={model.hidden_dim}, "
+        f"latent_dim={model.latent_dim}) state dict",
+        hint="Pass the released steve1_prior.pt (or a file written by `python -m steve1.prior.train`).",
+        error=PriorWeightsError,
+    )
 
 
 def load_prior(path: str | Path = paths.PRIOR_WEIGHTS, device: str | torch.device = "cpu",

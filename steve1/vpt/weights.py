@@ -15,13 +15,13 @@ import torch
 from torch import nn
 
 from steve1.utils.atomic import atomic_path
+from steve1.utils.state_dict import StateDictError, StateDictMismatch, check_state_dict
 
 KNOWN_PREFIXES = ("module.policy.", "policy.", "module.")
 GOAL_LAYER_PREFIX = "net.mineclip_embed_linear."
-_SHOWN = 8  # keys named per problem in an error message
 
 
-class WeightsMismatchError(RuntimeError):
+class WeightsMismatchError(StateDictError, RuntimeError):
     """A weight file does not fit the policy (missing / unexpected / mis-shaped keys)."""
 
 
@@ -52,10 +52,18 @@ def _read(path_or_state_dict) -> tuple[dict[str, torch.Tensor], str]:
     return dict(sd), str(path)
 
 
-def _names(keys) -> str:
-    keys = sorted(keys)
-    more = f" ... and {len(keys) - _SHOWN} more" if len(keys) > _SHOWN else ""
-    return ", ".join(keys[:_SHOWN]) + more
+def _mismatch_hint(found: StateDictMismatch, n_expected: int) -> str:
+    hints = []
+    if found.missing and all(k.startswith(GOAL_LAYER_PREFIX) for k in found.missing):
+        hints.append("the missing keys are the STEVE-1 goal layer: VPT weights into a goal policy need "
+                     "allow_missing_goal_layer=True")
+    elif len(found.missing) == n_expected:
+        hints.append("no key matches: wrong file, or keys carry an unknown prefix?")
+    if found.unexpected and all(k.startswith(GOAL_LAYER_PREFIX) for k in found.unexpected):
+        hints.append("the unexpected keys are a STEVE-1 goal layer: build the policy with goal_dim=512")
+    if found.wrong_shape:
+        hints.append("shapes differ: weights of a different policy size (1x/2x/3x?)")
+    return "; ".join(hints)
 
 
 def load_policy_weights(
@@ -69,37 +77,12 @@ def load_policy_weights(
     sd, source = _read(path_or_state_dict)
     sd = _strip_prefix(sd)
     own = policy.state_dict()
-    missing = set(own) - set(sd)
-    unexpected = set(sd) - set(own)
     left_at_init = []
     if allow_missing_goal_layer:
-        left_at_init = sorted(k for k in missing if k.startswith(GOAL_LAYER_PREFIX))
-    missing -= set(left_at_init)
-    problems = []
-    if missing:
-        hint = ""
-        if all(k.startswith(GOAL_LAYER_PREFIX) for k in missing):
-            hint = (" (these are the STEVE-1 goal layer: VPT weights into a goal policy need "
-                    "allow_missing_goal_layer=True)")
-        elif len(missing) == len(own):
-            hint = " (no key matches: wrong file, or keys carry an unknown prefix?)"
-        problems.append(f"missing {len(missing)} key(s): {_names(missing)}{hint}")
-    if unexpected:
-        hint = ""
-        if all(k.startswith(GOAL_LAYER_PREFIX) for k in unexpected):
-            hint = " (a STEVE-1 file: build the policy with goal_dim=512)"
-        problems.append(f"unexpected {len(unexpected)} key(s): {_names(unexpected)}{hint}")
-    shapes = [
-        f"{k} {tuple(sd[k].shape)} vs policy {tuple(own[k].shape)}"
-        for k in sorted(set(sd) & set(own)) if sd[k].shape != own[k].shape
-    ]
-    if shapes:
-        problems.append(
-            f"{len(shapes)} shape mismatch(es): {'; '.join(shapes[:_SHOWN])} "
-            "(weights of a different policy size: 1x/2x/3x?)"
-        )
-    if problems:
-        raise WeightsMismatchError(f"{source} does not fit this policy: " + "; ".join(problems))
+        left_at_init = sorted(k for k in own if k.startswith(GOAL_LAYER_PREFIX) and k not in sd)
+    expected = {k: v.shape for k, v in own.items() if k not in left_at_init}
+    check_state_dict(expected, sd, f"{source} does not fit this policy",
+                     hint=lambda found: _mismatch_hint(found, len(expected)), error=WeightsMismatchError)
     policy.load_state_dict(sd, strict=not left_at_init)
     return left_at_init
 
