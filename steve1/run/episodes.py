@@ -1,0 +1,302 @@
+"""Run many episodes over B worlds with one batched agent: a queue of jobs, B slots, retries on world faults.
+
+Each slot holds one world and one episode at a time. Every step, the agent acts for all busy slots at once
+(one guided policy call per distinct guidance scale), then all their worlds are stepped together (actions
+sent to every world before waiting, so real-time worlds overlap). When an episode ends its slot takes the
+next job; its agent row is marked `first` so only its memory is cleared.
+
+Per episode: programmatic metrics (steve1.eval.metrics), an mp4 streamed to disk (the post-step frames,
+resized, as the original), optionally the MineCLIP embedding of every 16-frame window (each raw frame goes
+through the image tower once, batched across slots; the windows are pooled at the end).
+
+A world fault (an exception from the world, or a step the world reports as recovered from a crash with
+`truncated` and `info["fault"]`) abandons that episode: its partial video is deleted, the world is closed
+and replaced, and the episode is run again from its seed (up to `max_retries` times) inside the program;
+the other slots carry on. Errors that say the setup is wrong (missing install, bad argument) are raised.
+
+Differences from the original `run_agent.py` (documented): the world is seeded *before* its reset (the
+original seeded after, so the seed only took effect at the next reset); `terminated` from the world ends
+the episode (the original ignored `done`; MineRL HumanSurvival and Minetest never set it).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from steve1.agent.agent import Steve1Agent
+from steve1.envs.base import World
+from steve1.eval.metrics import ProgrammaticMetrics
+from steve1.mineclip import VIDEO_FRAMES, MineClipEmbedder
+from steve1.run.video_stream import VideoStream
+
+log = logging.getLogger("steve1.run")
+
+# Exceptions that mean the setup is wrong, not that a world crashed: never retried.
+SETUP_ERRORS = (FileNotFoundError, ImportError, TypeError, ValueError, KeyError, NotImplementedError)
+
+
+@dataclass(frozen=True)
+class GoalPlan:
+    """The goals of one episode: goal k (row k of `embeds`, (K, D)) is active from step `starts[k]`."""
+
+    embeds: np.ndarray  # (K, D) float32
+    starts: tuple[int, ...]
+    labels: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        k = len(self.starts)
+        if self.embeds.ndim != 2 or self.embeds.shape[0] != k or len(self.labels) != k or k == 0:
+            raise ValueError(f"a goal plan needs K >= 1 goals (K, D) with K starts and K labels; got embeds "
+                             f"{self.embeds.shape}, {k} starts, {len(self.labels)} labels")
+        if self.starts[0] != 0 or any(b <= a for a, b in zip(self.starts, self.starts[1:], strict=False)):
+            raise ValueError(f"goal starts must begin at 0 and increase, got {self.starts}")
+
+    @classmethod
+    def single(cls, embed: np.ndarray, label: str) -> GoalPlan:
+        return cls(np.asarray(embed, np.float32).reshape(1, -1), (0,), (label,))
+
+    def index_at(self, step: int) -> int:
+        return int(np.searchsorted(self.starts, step, side="right")) - 1
+
+
+@dataclass
+class EpisodeJob:
+    """One episode to run. `key` names it (unique); `meta` is copied into its result row."""
+
+    key: str
+    plan: GoalPlan
+    cond_scale: float
+    n_steps: int
+    seed: int | None = None
+    meta: dict = field(default_factory=dict)
+    video_path: Path | None = None
+    overlay_prompt: bool = False  # draw the active prompt on every frame
+    attempts: int = 0
+
+
+@dataclass
+class EpisodeResult:
+    job: EpisodeJob
+    steps: int
+    metrics: dict[str, float]
+    window_embeds: np.ndarray | None  # (steps - 15, D) MineCLIP embedding of frames t-15..t, or None
+    prompts: list[str]  # the active prompt label at every recorded frame
+    faults: list[str]
+    wall_s: float
+
+    def row(self) -> dict:
+        """The per-episode result row (meta, key, seed, steps, attempts, metrics)."""
+        return {"episode": self.job.key, **self.job.meta, "world_seed": self.job.seed, "steps": self.steps,
+                "attempts": self.job.attempts, "wall_s": round(self.wall_s, 2), **self.metrics}
+
+
+@dataclass
+class RunConfig:
+    """How episodes are recorded."""
+
+    video_size: tuple[int, int] | None = (128, 128)  # (W, H) of the saved frames; None: the raw pov
+    video_fps: float = 30.0
+    banner: str | None = None  # drawn on every frame (e.g. "RANDOM WEIGHTS")
+    max_retries: int = 2
+    embedder: MineClipEmbedder | None = None  # when set, MineCLIP window embeddings are computed
+
+
+class _Slot:
+    """The running episode of one world."""
+
+    def __init__(self, job: EpisodeJob, obs: dict, cfg: RunConfig, embed: bool):
+        self.job = job
+        self.obs = obs
+        self.step = 0
+        self.metrics = ProgrammaticMetrics(obs)
+        self.video = VideoStream(job.video_path, cfg.video_fps) if job.video_path is not None else None
+        self.prompts: list[str] = []
+        self.pending: list[np.ndarray] = []  # raw frames not yet through MineCLIP's image tower
+        self.features: list[torch.Tensor] = [] if embed else None
+        self.t0 = time.perf_counter()
+        self.faults: list[str] = []
+
+    def goal_index(self) -> int:
+        return self.job.plan.index_at(self.step)
+
+
+class EpisodeRunner:
+    """Runs jobs over `n_worlds` worlds made by `make_world(slot)`; calls `on_done(result)` per episode.
+
+    `on_failed(job, message)` is called for an episode that still faults after `max_retries` retries.
+    """
+
+    def __init__(self, agent: Steve1Agent, make_world: Callable[[int], World], cfg: RunConfig | None = None,
+                 on_done: Callable[[EpisodeResult], None] | None = None,
+                 on_failed: Callable[[EpisodeJob, str], None] | None = None, progress: bool = True):
+        self.agent = agent
+        self.n_worlds = agent.n_worlds
+        self.make_world = make_world
+        self.cfg = cfg or RunConfig()
+        self.on_done = on_done or (lambda result: None)
+        self.on_failed = on_failed
+        self.progress = progress
+        self.worlds: list[World | None] = [None] * self.n_worlds
+        self.failures: list[tuple[str, str]] = []
+
+    # ---------------------------------------------------------------- worlds
+    def _world(self, i: int) -> World:
+        if self.worlds[i] is None:
+            self.worlds[i] = self.make_world(i)
+        return self.worlds[i]
+
+    def _drop_world(self, i: int) -> None:
+        world, self.worlds[i] = self.worlds[i], None
+        if world is not None:
+            try:
+                world.close()
+            except Exception as err:  # noqa: BLE001 - a crashed world may fail to close; it is gone anyway
+                log.warning("closing a faulted world failed: %s", err)
+
+    def close(self) -> None:
+        for i in range(self.n_worlds):
+            self._drop_world(i)
+
+    # ---------------------------------------------------------------- episodes
+    def _fault(self, i: int, slot_or_job, message: str, queue: deque, keep_world: bool) -> None:
+        job = slot_or_job.job if isinstance(slot_or_job, _Slot) else slot_or_job
+        if isinstance(slot_or_job, _Slot) and slot_or_job.video is not None:
+            slot_or_job.video.discard()
+        if not keep_world:
+            self._drop_world(i)
+        job.attempts += 1
+        if job.attempts <= self.cfg.max_retries:
+            log.warning("world %d fault in episode %s (%s); retrying it (%d/%d)", i, job.key, message,
+                        job.attempts, self.cfg.max_retries)
+            queue.appendleft(job)
+        else:
+            log.error("episode %s failed after %d retries: %s", job.key, self.cfg.max_retries, message)
+            self.failures.append((job.key, message))
+            if self.on_failed is not None:
+                self.on_failed(job, message)
+
+    def _start(self, i: int, job: EpisodeJob, queue: deque) -> _Slot | None:
+        try:
+            obs, _info = self._world(i).reset(seed=job.seed)
+        except SETUP_ERRORS:
+            raise
+        except Exception as err:  # noqa: BLE001 - any other world error is a crash: retry
+            self._fault(i, job, f"reset: {type(err).__name__}: {err}", queue, keep_world=False)
+            return None
+        self.agent.reset(worlds=[i])
+        return _Slot(job, obs, self.cfg, self.cfg.embedder is not None)
+
+    def _record(self, slot: _Slot, obs: dict, label: str) -> None:
+        """Keep the frame after a step, labelled with the prompt that step was taken for."""
+        pov = obs["pov"]
+        slot.prompts.append(label)
+        if slot.video is not None:
+            size = self.cfg.video_size
+            frame = pov if size is None else cv2.resize(pov, size, interpolation=cv2.INTER_LINEAR)
+            text = " | ".join(t for t in (self.cfg.banner, label if slot.job.overlay_prompt else None) if t)
+            slot.video.write(np.ascontiguousarray(frame), text or None)
+        if slot.features is not None:
+            slot.pending.append(pov)
+
+    def _embed_pending(self, slots: Sequence[_Slot]) -> None:
+        """Run the pending raw frames of these slots through MineCLIP's image tower in one batch."""
+        slots = [s for s in slots if s.features is not None and s.pending]
+        if not slots:
+            return
+        feats = self.cfg.embedder.frame_features(np.stack([f for s in slots for f in s.pending]))  # (N, D)
+        start = 0
+        for s in slots:
+            n = len(s.pending)
+            s.features.append(feats[start:start + n])
+            start += n
+            s.pending = []
+
+    def _finish(self, slot: _Slot) -> None:
+        window_embeds = None
+        if slot.features is not None:
+            self._embed_pending([slot])
+            feats = torch.cat(slot.features) if slot.features else None
+            if feats is not None and feats.shape[0] >= VIDEO_FRAMES:
+                window_embeds = self.cfg.embedder.pool_windows(feats).cpu().numpy()
+        result = EpisodeResult(slot.job, slot.step, slot.metrics.results()[0], window_embeds, slot.prompts,
+                               slot.faults, time.perf_counter() - slot.t0)
+        self.on_done(result)  # results are written before the video appears (the video marks "done")
+        if slot.video is not None:
+            slot.video.finish()
+
+    def run(self, jobs: Sequence[EpisodeJob]) -> list[tuple[str, str]]:
+        """Run every job; returns the (key, message) of episodes that failed after their retries."""
+        keys = [j.key for j in jobs]
+        if len(set(keys)) != len(keys):
+            raise ValueError("episode keys must be unique")
+        queue: deque[EpisodeJob] = deque(jobs)
+        slots: list[_Slot | None] = [None] * self.n_worlds
+        total = sum(j.n_steps for j in jobs)
+        bar = None
+        if self.progress and total:
+            from tqdm import tqdm
+            bar = tqdm(total=total, unit="step", desc="episodes")
+        try:
+            while queue or any(s is not None for s in slots):
+                for i in range(self.n_worlds):
+                    while slots[i] is None and queue:
+                        slots[i] = self._start(i, queue.popleft(), queue)
+                busy = [i for i in range(self.n_worlds) if slots[i] is not None]
+                if not busy:
+                    continue
+                goals = np.stack([slots[i].job.plan.embeds[slots[i].goal_index()] for i in busy])  # (b, D)
+                actions = self.agent.act([slots[i].obs for i in busy], goals, worlds=busy,
+                                         cond_scale=[slots[i].job.cond_scale for i in busy])
+                sent = []
+                for i, action in zip(busy, actions, strict=True):
+                    try:
+                        self.worlds[i].step_send(action)
+                        sent.append(i)
+                    except SETUP_ERRORS:
+                        raise
+                    except Exception as err:  # noqa: BLE001
+                        self._fault(i, slots[i], f"step: {type(err).__name__}: {err}", queue, False)
+                        slots[i] = None
+                for i in sent:
+                    slot = slots[i]
+                    try:
+                        obs, _reward, terminated, truncated, info = self.worlds[i].step_wait()
+                    except SETUP_ERRORS:
+                        raise
+                    except Exception as err:  # noqa: BLE001
+                        self._fault(i, slot, f"step: {type(err).__name__}: {err}", queue, False)
+                        slots[i] = None
+                        continue
+                    if truncated and (info or {}).get("fault"):
+                        # the world restarted itself: the episode is broken, but the world can be reused
+                        self._fault(i, slot, f"step: {info['fault']}", queue, keep_world=True)
+                        slots[i] = None
+                        continue
+                    label = slot.job.plan.labels[slot.goal_index()]
+                    slot.step += 1
+                    slot.obs = obs
+                    slot.metrics.update(obs)
+                    self._record(slot, obs, label)
+                    if bar is not None:
+                        bar.update(1)
+                    if slot.step >= slot.job.n_steps or terminated:
+                        self._finish(slot)
+                        slots[i] = None
+                live = [s for s in slots if s is not None]
+                if any(len(s.pending) >= VIDEO_FRAMES for s in live):
+                    self._embed_pending(live)
+        finally:
+            for s in slots:
+                if s is not None and s.video is not None:
+                    s.video.discard()
+            if bar is not None:
+                bar.close()
+        return self.failures

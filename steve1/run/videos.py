@@ -1,0 +1,99 @@
+"""Shared by the video runners: goal jobs -> episodes over the worlds -> `<stem>.mp4` + `<stem>.{csv,json}`.
+
+Each episode writes its result row (`steve1.eval.results`) next to its video, then the video (which is what
+marks the episode as made: existing videos are skipped on the next run, as the original). After the run,
+`episodes.csv` / `episodes.json` in the output folder collect the rows of every episode there.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from steve1.agent.agent import Steve1Agent
+from steve1.agent.models import AgentModels
+from steve1.eval.results import write_episode_results, write_rows_csv, write_rows_json
+from steve1.run.common import DTYPES, banner, existing, generator, world_factory
+from steve1.run.episodes import EpisodeJob, EpisodeResult, EpisodeRunner, RunConfig
+
+log = logging.getLogger("steve1.run")
+EPISODES_STEM = "episodes"
+
+
+def results_stem(video_path: Path) -> Path:
+    return video_path.with_suffix("")
+
+
+def pending_jobs(jobs: Sequence[EpisodeJob]) -> list[EpisodeJob]:
+    """The jobs whose video does not exist yet (existing ones are skipped, as the original)."""
+    todo = []
+    for job in jobs:
+        if job.video_path is not None and existing(job.video_path):
+            log.info("skipping %s: %s exists", job.key, job.video_path)
+        else:
+            todo.append(job)
+    return todo
+
+
+def collect_rows(out_dir: Path) -> list[dict]:
+    """Result rows of every episode in `out_dir` (its per-episode `<stem>.json` files)."""
+    rows = []
+    for path in sorted(out_dir.glob("*.json")):
+        if path.stem == EPISODES_STEM:
+            continue
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, ValueError):
+            log.warning("ignoring unreadable result file %s", path)
+            continue
+        if isinstance(data, list) and all(isinstance(r, dict) and "episode" in r for r in data):
+            rows.extend(data)
+    return rows
+
+
+def run_video_jobs(args: argparse.Namespace, models: AgentModels, jobs: Sequence[EpisodeJob],
+                   out_dir: Path) -> int:
+    """Run the jobs (skipping made videos); returns the process exit status (1 if an episode failed)."""
+    todo = pending_jobs(jobs)
+    failures: list[tuple[str, str]] = []
+    if todo:
+        n_worlds = max(1, min(args.n_worlds, len(todo)))
+        agent = Steve1Agent(models.policy, n_worlds=n_worlds, generator=generator(args.seed),
+                            autocast_dtype=DTYPES[args.dtype])
+
+        def done(result: EpisodeResult) -> None:
+            row = result.row()
+            row["video"] = str(result.job.video_path)
+            write_episode_results([row], results_stem(result.job.video_path))
+            metrics = ", ".join(f"{k}={v:g}" for k, v in result.metrics.items())
+            log.info("episode %s done in %.0f s: %s -> %s", result.job.key, result.wall_s, metrics,
+                     result.job.video_path)
+
+        cfg = RunConfig(video_size=None if args.full_res_video else (128, 128), video_fps=args.fps,
+                        banner=banner(models), max_retries=args.max_retries)
+        runner = EpisodeRunner(agent, world_factory(args), cfg, on_done=done)
+        try:
+            failures = runner.run(todo)
+        finally:
+            runner.close()
+    rows = collect_rows(out_dir)
+    if rows:
+        write_rows_csv(rows, out_dir / f"{EPISODES_STEM}.csv")
+        write_rows_json(rows, out_dir / f"{EPISODES_STEM}.json")
+        log.info("%d episode results in %s", len(rows), out_dir / f"{EPISODES_STEM}.csv")
+    for key, message in failures:
+        log.error("not made: %s (%s)", key, message)
+    return 1 if failures else 0
+
+
+def add_video_arguments(parser: argparse.ArgumentParser, default_steps: int, default_out: Path) -> None:
+    g = parser.add_argument_group("episodes and videos")
+    g.add_argument("--steps", "--gameplay_length", type=int, default=default_steps,
+                   help="steps per episode (default: %(default)s)")
+    g.add_argument("--out-dir", "--save_dirpath", type=Path, default=default_out,
+                   help="where videos and results go (default: %(default)s)")
+    g.add_argument("--fps", type=float, default=30.0, help="video frame rate (original: 30)")
+    g.add_argument("--full-res-video", action="store_true",
+                   help="save the game's full frames instead of 128x128 (the original's video size)")

@@ -1,0 +1,65 @@
+"""Evaluation runs on a fake world with tiny random-weight models: rows, MineCLIP distances, chains, plots,
+resuming."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import steve1.run.common as common
+from steve1.agent import load_agent_models
+from steve1.eval.mineclip_eval import min_cosine_distance
+from steve1.eval.results import read_rows_csv
+from steve1.run import evaluate
+from tests.agent_fakes import FakeWorld
+
+TINY = ["--policy", "tiny", "--mineclip", "tiny", "--random-weights", "--device", "cpu"]
+
+
+@pytest.fixture
+def fake_worlds(monkeypatch):
+    log = []
+    monkeypatch.setattr(common, "make_world", lambda name: FakeWorld(log=log))
+    return log
+
+
+def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):
+    out = tmp_path / "eval"
+    args = ["--prompts", "wood,sky", "--agents", "text,unconditional", "--chain", "wooden_planks",
+            "--switch-step", "17", "--episodes", "1", "--steps", "20", "--n-worlds", "3",
+            "--out-dir", str(out),
+            *TINY]
+    assert evaluate.main(args) == 0
+    rows = read_rows_csv(out / "results.csv")
+    kinds = sorted((r["agent"], r["prompt"], r["episode_index"]) for r in rows)
+    assert kinds == sorted([(a, p, "0") for a in ("text", "unconditional") for p in ("wood", "sky")]
+                           + [("chain", "wooden_planks", "0")])
+    assert {r["world_seed"] for r in rows} == {"0"}  # paired: episode k of every agent in world seed k
+    # the MineCLIP distance is recomputable from the stored windows and the prompt's text embedding
+    models = load_agent_models("tiny", mineclip="tiny", random_weights=True, seed=0)
+    row = next(r for r in rows if r["agent"] == "text" and r["prompt"] == "sky" and r["episode_index"] == "0")
+    windows = np.load(out / "episodes" / "text__sky__0.npy")
+    assert windows.shape == (5, 64)
+    want = min_cosine_distance(models.embedder.embed_text("look at the sky"), windows, dim=64)
+    assert float(row["mineclip_dist"]) == pytest.approx(want, rel=1e-5)
+    chain = next(r for r in rows if r["agent"] == "chain")
+    assert chain["mineclip_dist_0"] and chain["mineclip_dist_1"] and not chain["mineclip_dist"]
+    for name in ("log", "dirt", "seed", "travel_dist", "mineclip_dist", "mineclip_matrix_text"):
+        assert (out / "plots" / f"{name}.png").stat().st_size > 1000
+    summary = json.loads((out / "plots" / "summary.json").read_text())
+    assert {(s["prompt"], s["agent"]) for s in summary} >= {("wood", "text"), ("wood", "unconditional")}
+
+    resets = sum(1 for e in fake_worlds if e[0] == "reset")
+    assert resets == 2 + 1 + 1  # 2 prompts + unconditional (scored against both) + chain
+    (out / "episodes" / "text__wood__0.json").unlink()
+    assert evaluate.main(args) == 0  # only the missing episode runs again
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == resets + 1
+    assert len(read_rows_csv(out / "results.csv")) == len(rows)
+
+
+def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds):
+    with pytest.raises(SystemExit, match="unknown"):
+        evaluate.main(["--agents", "text,telepathic", "--out-dir", str(tmp_path), *TINY])
+    with pytest.raises(SystemExit, match="empty"):
+        evaluate.main(["--custom-prompt", " ", "--out-dir", str(tmp_path), *TINY])
