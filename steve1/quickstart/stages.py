@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 
-import cv2
 import numpy as np
 
 from steve1.quickstart.labels import StateRecorder, attach_states, build_prior_pairs
@@ -162,63 +161,50 @@ def prior(ctx: StageContext) -> dict:
 
 
 # --------------------------------------------------------------------------------------------- agent
-def _small(frame: np.ndarray, height: int) -> np.ndarray:
-    h, w = frame.shape[:2]
-    return cv2.resize(frame, (round(w * height / h), height), interpolation=cv2.INTER_AREA)
-
-
 def agent(ctx: StageContext) -> dict:
+    """Prompted and unprompted episodes from the same world seeds, through `steve1.run.episodes`."""
     import torch
-    from tqdm import tqdm
 
-    from steve1.agent import Steve1Agent
-    from steve1.eval.metrics import ProgrammaticMetrics
+    from steve1.agent import Steve1Agent, zero_goal
     from steve1.eval.results import write_episode_results
-    from steve1.eval.video import write_video
     from steve1.prior.model import load_prior
     from steve1.quickstart.models import load_goal_policy, mineclip_embedder, text_goals
+    from steve1.run.episodes import EpisodeJob, EpisodeRunner, GoalPlan, RunConfig
 
     s: QuickstartSettings = ctx.settings
     trained = ctx.results["train"]
-    policy_src = trained["policy"]
-    policy = load_goal_policy(policy_src, trained["policy_weights"])
-    embedder, mineclip_note, _ = mineclip_embedder(s)
+    policy = load_goal_policy(trained["policy"], trained["policy_weights"])
+    embedder, mineclip_note, released_clip = mineclip_embedder(s)
     prior_model = load_prior(ctx.results["prior"]["prior_weights"])
-    goal = text_goals([s.prompt], embedder, prior_model, seed=s.seed)  # (1, 512)
-    goals = np.concatenate([goal, np.zeros_like(goal)])  # world 0 prompted, world 1 unprompted
-    conditions = (PROMPTED, UNPROMPTED)
+    goal = text_goals([s.prompt], embedder, prior_model, seed=s.seed)[0]  # (512,)
+    random_weights = not (released_clip and s.steve1_weights.is_file())
+    jobs = []
+    for e in range(s.agent_episodes):
+        seed = s.agent_world_seed + e
+        for name, plan, scale in ((PROMPTED, GoalPlan.single(goal, s.prompt), s.cond_scale),
+                                  (UNPROMPTED, GoalPlan.single(zero_goal(goal.shape[0]), "no prompt"), 0.0)):
+            video = ctx.dir / f"{name.replace(' ', '_')}.mp4" if e == 0 else None
+            jobs.append(EpisodeJob(f"{name}/{e}", plan, scale, s.agent_steps, seed=seed, video_path=video,
+                                   overlay_prompt=True,
+                                   meta={"prompt": s.prompt, "agent": name, "episode_index": e,
+                                         "cond_scale": scale}))
+    rows: list[dict] = []
     agent_ = Steve1Agent(policy, n_worlds=2, cond_scale=s.cond_scale,
                          generator=torch.Generator().manual_seed(s.seed))
-    rows, videos = [], []
-    worlds = [_make_world(s) for _ in conditions]
+    width = round(s.video_height * 16 / 9)
+    runner = EpisodeRunner(agent_, lambda slot: _make_world(s),
+                           RunConfig(video_size=(width, s.video_height), video_fps=20.0,
+                                     banner="RANDOM WEIGHTS" if random_weights else None),
+                           on_done=lambda result: rows.append(result.row()))
     try:
-        for e in range(s.agent_episodes):
-            world_seed = s.agent_world_seed + e
-            obs = [w.reset(seed=world_seed)[0] for w in worlds]
-            agent_.reset()
-            metrics = ProgrammaticMetrics(obs)
-            frames: list[list[np.ndarray]] = [[], []]
-            desc = f"agent episode {e + 1}/{s.agent_episodes}"
-            for _ in tqdm(range(s.agent_steps), desc=desc, unit="step"):
-                for i in range(2):
-                    frames[i].append(_small(obs[i]["pov"], s.video_height))
-                actions = agent_.act(obs, goals)
-                for w, a in zip(worlds, actions, strict=True):
-                    w.step_send(a)
-                obs = [w.step_wait()[0] for w in worlds]
-                metrics.update(obs)
-            for cond, res in zip(conditions, metrics.results(), strict=True):
-                rows.append({"prompt": s.prompt, "agent": cond, "episode": e, "world_seed": world_seed,
-                             "steps": s.agent_steps, **res})
-            if e == 0:
-                for i, cond in enumerate(conditions):
-                    text = f"{cond}: {s.prompt}" if cond == PROMPTED else "no prompt (zero goal)"
-                    videos.append(str(write_video(frames[i], ctx.dir / f"{cond.replace(' ', '_')}.mp4",
-                                                  text=text)))
+        failures = runner.run(jobs)
     finally:
-        for w in worlds:
-            w.close()
+        runner.close()
+    if failures:
+        raise RuntimeError(f"agent episodes failed after retries: {failures}")
+    rows.sort(key=lambda r: (r["episode_index"], r["agent"] != PROMPTED))
     csv_path, json_path = write_episode_results(rows, ctx.dir / "episodes")
+    videos = [str(j.video_path) for j in jobs if j.video_path is not None]
     return {"outputs": [*videos, str(csv_path), str(json_path)], "rows": rows, "prompt": s.prompt,
             "cond_scale": s.cond_scale, "mineclip": mineclip_note,
             "policy_weights": trained["policy_weights"]}
