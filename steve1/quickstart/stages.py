@@ -8,6 +8,10 @@
     05_prior     the CVAE prior trained on those pairs                  -> prior.pt
     06_agent     the agent on a prompt vs unprompted, same world seeds  -> *.mp4, episodes.csv
     07_report    metrics table, plots, report.md
+
+The same stages at paper scale: train/1_generate_dataset.sh (generate), train/2_create_sampling.sh
+(sampling), train/3_train.sh (train), train/4_train_prior.sh on the released data.pkl (prior; the released
+pairs were labelled by hand, here clips are labelled automatically by `labels.py`), run_agent/*.sh (agent).
 """
 from __future__ import annotations
 
