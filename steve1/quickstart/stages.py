@@ -10,8 +10,9 @@
     07_report    metrics table, plots, report.md
 
 The same stages at paper scale: train/1_generate_dataset.sh (generate), train/2_create_sampling.sh
-(sampling), train/3_train.sh (train), train/4_train_prior.sh on the released data.pkl (prior; the released
-pairs were labelled by hand, here clips are labelled automatically by `labels.py`), run_agent/*.sh (agent).
+(sampling), train/3_train.sh (train), train/4_train_prior.sh on the released data.pkl (prior; the paper paired
+~2,000 hand-written instructions with clips by MineCLIP retrieval and augmented them with an LLM; here clips
+are labelled automatically from world state by `labels.py`), run_agent/*.sh (agent).
 """
 from __future__ import annotations
 
