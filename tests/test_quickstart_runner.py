@@ -112,3 +112,24 @@ def test_cli_asks_for_released_mineclip_that_is_not_there(tmp_path):
     with pytest.raises(SystemExit, match="attn.pth not found"):
         main(["--scale", "ci", "--out", str(tmp_path / "qs"), "--weights-dir", str(tmp_path),
               "--mineclip", "released"])
+
+
+def test_a_new_prompt_reruns_from_the_agent_stage(tmp_path):
+    import dataclasses
+
+    from steve1.quickstart.run import _check_settings
+    from steve1.quickstart.runner import stage_dir
+    from steve1.quickstart.settings import get_settings
+    from steve1.quickstart.stages import STAGE_NAMES
+
+    ci = get_settings("ci")
+    assert _check_settings(tmp_path, ci, None) is None
+    for i, name in enumerate(STAGE_NAMES):
+        stage_dir(tmp_path, i, name).mkdir()
+        (stage_dir(tmp_path, i, name) / "done.json").write_text("{}")
+    assert _check_settings(tmp_path, ci, None) is None  # same settings: nothing to rerun
+    assert _check_settings(tmp_path, dataclasses.replace(ci, prompt="dig dirt"), None) == "agent"
+    done = [(stage_dir(tmp_path, i, n) / "done.json").exists() for i, n in enumerate(STAGE_NAMES)]
+    assert done == [True] * 5 + [False, False]
+    assert json.loads((tmp_path / "settings.json").read_text())["prompt"] == "dig dirt"
+    assert _check_settings(tmp_path, dataclasses.replace(ci, prompt="x"), "train") == "train"

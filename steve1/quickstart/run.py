@@ -41,22 +41,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return parser
 
 
-def _check_settings(out: Path, settings) -> None:
-    """An output folder belongs to one set of settings: refuse to mix two runs in it."""
+AGENT_ONLY_SETTINGS = ("prompt",)  # settings only the agent stage (and the report) read
+
+
+def _check_settings(out: Path, settings, from_stage: str | None) -> str | None:
+    """An output folder belongs to one set of settings: refuse to mix two runs in it, except that a new
+    --prompt reruns the agent stage on what is there. Returns the stage to rerun from."""
     import dataclasses
+
+    from steve1.utils.atomic import atomic_write_text
 
     path = out / SETTINGS_FILE
     current = dataclasses.asdict(settings)
     if path.is_file():
         saved = json.loads(path.read_text())
         changed = sorted(k for k in current if saved.get(k) != current[k])
-        if changed:
+        if changed and not set(changed) <= set(AGENT_ONLY_SETTINGS):
             raise SystemExit(f"error: {out} was made with other settings ({', '.join(changed)} differ); use "
                              f"another --out, or delete {out} to start over")
-    else:
-        from steve1.utils.atomic import atomic_write_text
+        if changed:
+            print(f"new {', '.join(changed)}: rerunning from the agent stage", file=sys.stderr)
+            from steve1.quickstart.runner import DONE_FILE, stage_dir
+            from steve1.quickstart.stages import STAGE_NAMES
 
-        atomic_write_text(path, json.dumps(current, indent=1))
+            first = STAGE_NAMES.index("agent")
+            if from_stage is None or STAGE_NAMES.index(from_stage) > first:
+                from_stage = "agent"
+            for i in range(first, len(STAGE_NAMES)):  # before the new settings are saved
+                (stage_dir(out, i, STAGE_NAMES[i]) / DONE_FILE).unlink(missing_ok=True)
+    atomic_write_text(path, json.dumps(current, indent=1))
+    return from_stage
 
 
 def run(args: argparse.Namespace) -> int:
@@ -75,8 +89,8 @@ def run(args: argparse.Namespace) -> int:
         raise SystemExit(f"error: {e}") from None
     out = args.out or DEFAULT_OUT / settings.scale
     out.mkdir(parents=True, exist_ok=True)
-    _check_settings(out, settings)
-    records = run_stages(STAGES, out, settings, from_stage=args.from_stage)
+    from_stage = _check_settings(out, settings, args.from_stage)
+    records = run_stages(STAGES, out, settings, from_stage=from_stage)
     total = sum(r.seconds for r in records)
     print(f"\nquickstart ({settings.scale}) finished: {total:.0f} s of stage time; outputs in {out}/")
     print(f"{'stage':<10} {'seconds':>8}  {'':8} folder")
