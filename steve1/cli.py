@@ -10,7 +10,7 @@ import sys
 
 # verb -> (module with main(argv), one-line description)
 VERBS: dict[str, tuple[str, str]] = {
-    "quickstart": ("steve1.quickstart.run", "the whole recipe end to end, small, on the embedded Minetest world"),
+    "quickstart": ("steve1.quickstart.run", "the whole recipe end to end, small, on the Minetest world"),
     "convert-contractor": ("steve1.data.convert_contractor", "VPT contractor .mp4+.jsonl -> episodes"),
     "gen-mixed-agents": ("steve1.data.gen_mixed_agents", "generate episodes with two switching agents"),
     "create-sampling": ("steve1.data.sampling", "train/val episode lists by frame budget"),
