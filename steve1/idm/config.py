@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steve1.vpt.config import check_net_args, read_model_file
+from steve1.vpt.config import check_net_args, read_model_file, resolve_config
 
 N_IDM_BUTTONS = 20  # independent binary buttons, VPT `Buttons.ALL` order
 N_BUTTON_STATES = 2  # released / pressed
@@ -140,12 +140,4 @@ def load_idm_model_file(path: str | Path) -> IDMConfig:
 
 def idm_config(name_or_path: str | Path | IDMConfig) -> IDMConfig:
     """ "4x" / "tiny", a path to an IDM `.model` file, or an `IDMConfig` (returned as is)."""
-    if isinstance(name_or_path, IDMConfig):
-        return name_or_path
-    key = str(name_or_path)
-    if key in IDM_SIZES:
-        return IDM_SIZES[key]
-    path = Path(key)
-    if path.suffix != ".model" and not path.exists():
-        raise ValueError(f"unknown IDM size {key!r}: use one of {sorted(IDM_SIZES)} or a .model file path")
-    return load_idm_model_file(path)
+    return resolve_config(name_or_path, IDMConfig, IDM_SIZES, load_idm_model_file, "IDM")

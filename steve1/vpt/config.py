@@ -155,18 +155,26 @@ def load_model_file(path: str | Path) -> PolicyConfig:
     )
 
 
-def policy_config(name_or_path: str | Path | PolicyConfig) -> PolicyConfig:
-    """"1x" / "2x" / "3x" / "tiny", a path to a `.model` file, or a `PolicyConfig` (returned as is)."""
-    if isinstance(name_or_path, PolicyConfig):
+def resolve_config(
+    name_or_path: str | Path | ConfigT, config_type: type, sizes: dict[str, ConfigT],
+    load: Callable[[Path], ConfigT], what: str,
+) -> ConfigT:
+    """A config object returned as is, a size name looked up in `sizes`, or a `.model` path read by `load`.
+
+    what names the model in the error for an unknown name ("policy", "IDM").
+    """
+    if isinstance(name_or_path, config_type):
         return name_or_path
     key = str(name_or_path)
-    if key in POLICY_SIZES:
-        return POLICY_SIZES[key]
-    if key == "tiny":
-        return TINY_CONFIG
+    if key in sizes:
+        return sizes[key]
     path = Path(key)
     if path.suffix != ".model" and not path.exists():
-        raise ValueError(
-            f"unknown policy size {key!r}: use one of {sorted(POLICY_SIZES)}, 'tiny' or a .model file path"
-        )
-    return load_model_file(path)
+        raise ValueError(f"unknown {what} size {key!r}: use one of {sorted(sizes)} or a .model file path")
+    return load(path)
+
+
+def policy_config(name_or_path: str | Path | PolicyConfig) -> PolicyConfig:
+    """"1x" / "2x" / "3x" / "tiny", a path to a `.model` file, or a `PolicyConfig` (returned as is)."""
+    sizes = {**POLICY_SIZES, "tiny": TINY_CONFIG}
+    return resolve_config(name_or_path, PolicyConfig, sizes, load_model_file, "policy")
