@@ -31,7 +31,14 @@ from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, 
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
 from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, default_device, fake_embed_fn
+from steve1.data.embedding import (
+    EMBED_CONFIGS,
+    MINECLIP_FRAME_HW,
+    EmbedFn,
+    StreamingEmbedder,
+    default_device,
+    embed_fn_for,
+)
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
 
@@ -270,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact_camera", action="store_true",
                    help="store exact camera degrees (float32), not the original's whole degrees")
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=["attn", "tiny", "fake"],
+    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS,
                    help="'tiny': random tiny MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
     p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                    help="auto: float16 autocast on CUDA as the original, float32 on CPU")
@@ -283,14 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.mineclip_config == "fake":
-        embed_fn = fake_embed_fn
-    else:
-        weights = None if args.mineclip_config == "tiny" else args.mineclip_weights
-        from steve1.data.embedding import make_mineclip_embed_fn
-
-        embed_fn = make_mineclip_embed_fn(weights, args.mineclip_config, args.device, args.batch_size,
-                                          args.mineclip_dtype)
+    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
+                            args.mineclip_dtype)
     stats = convert_contractor(
         args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
         args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,

@@ -36,7 +36,14 @@ import cv2
 import numpy as np
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, make_agent
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, default_device, fake_embed_fn
+from steve1.data.embedding import (
+    EMBED_CONFIGS,
+    MINECLIP_FRAME_HW,
+    EmbedFn,
+    StreamingEmbedder,
+    default_device,
+    embed_fn_for,
+)
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, remove_stale_partials
 from steve1.data.episode_names import mixed_agents_episode_name
 from steve1.spaces import CAMERA_KEY
@@ -336,7 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=4, help="MineCLIP windows per forward pass")
     p.add_argument("--num_episodes", type=int, default=5)
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=["attn", "tiny", "fake"])
+    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS)
     p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--device", default=default_device())
     return p
@@ -345,14 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     agent1, agent2 = _parse_agents([a.agent1, a.agent2], a.seed or 0, a.device)
-    if a.mineclip_config == "fake":
-        embed_fn = fake_embed_fn
-    else:
-        from steve1.data.embedding import make_mineclip_embed_fn
-
-        weights = None if a.mineclip_config == "tiny" else a.mineclip_weights
-        embed_fn = make_mineclip_embed_fn(weights, a.mineclip_config, a.device, a.batch_size,
-                                          a.mineclip_dtype)
+    embed_fn = embed_fn_for(a.mineclip_config, a.mineclip_weights, a.device, a.batch_size, a.mineclip_dtype)
     from steve1.envs import make_world  # lazy: starts game processes
 
     gen = MixedAgentGenerator(

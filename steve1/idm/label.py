@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from steve1 import paths
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, fake_embed_fn
+from steve1.data.embedding import EMBED_CONFIGS, MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
 from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
 from steve1.idm.actions import idm_to_env
 from steve1.idm.loading import load_idm
@@ -161,19 +161,8 @@ def make_predict_fn(model: InverseDynamicsModel, device: str | torch.device | No
 
 def make_embed_fn(config: str, weights: str | Path | None, device: str, batch_size: int = 32) -> EmbedFn:
     """MineCLIP per-frame embeddings: "attn" (the released weights), "tiny" (a random small MineCLIP with the
-    real 512-d output, for smoke tests), or "fake" (a cheap deterministic stand-in, no model)."""
-    if config == "fake":
-        return fake_embed_fn
-    from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
-
-    if config == "tiny":
-        torch.manual_seed(0)
-        model = MineCLIP(TINY).to(device).eval()
-    elif config == "attn":
-        model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config="attn", device=device)
-    else:
-        raise ValueError(f"unknown mineclip config {config!r}: use attn, tiny or fake")
-    return MineClipEmbedder(model, device=device, batch_size=batch_size).embed_frames
+    real 512-d output, for smoke tests), or "fake" (a cheap deterministic stand-in, no model); float32."""
+    return embed_fn_for(config, weights, device, batch_size, dtype="float32")
 
 
 # ---------------------------------------------------------------------------------------------- labelling
@@ -334,7 +323,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--mineclip_config",
         default="attn",
-        choices=["attn", "tiny", "fake"],
+        choices=EMBED_CONFIGS,
         help="attn: released MineCLIP; tiny / fake: stand-ins for smoke tests",
     )
     p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))
