@@ -41,6 +41,7 @@ from steve1.data.embedding import (
 )
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
+from steve1.utils.frames import resize_linear
 
 DEFAULT_MIN_TIMESTEPS = 1000
 CHUNK_FRAMES = 512  # frames decoded/embedded per chunk (bounds memory: ~60 MB of MineCLIP frames)
@@ -70,12 +71,6 @@ class ConversionStats:
     def add(self, r: EpisodeReport) -> None:
         setattr(self, r.status, getattr(self, r.status) + 1)
         self.frames += r.num_frames
-
-
-def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    if frame.shape[:2] == hw:
-        return frame
-    return cv2.resize(frame, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def convert_video(
@@ -126,8 +121,8 @@ def convert_video(
                 x, y = cursor_position(*steps.mouse_xy[k], frame.shape[0])
                 composite_cursor(frame, cursor_img, cursor_alpha, x, y)
             cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
-            clip_buf.append(_resize(frame, MINECLIP_FRAME_HW))
-            policy_buf.append(_resize(frame, (FRAME_SIZE, FRAME_SIZE)))
+            clip_buf.append(resize_linear(frame, MINECLIP_FRAME_HW))
+            policy_buf.append(resize_linear(frame, (FRAME_SIZE, FRAME_SIZE)))
             k += 1
             if len(policy_buf) >= chunk_frames:
                 flush()

@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, make_agent
@@ -47,6 +46,7 @@ from steve1.data.embedding import (
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, remove_stale_partials
 from steve1.data.episode_names import mixed_agents_episode_name
 from steve1.spaces import CAMERA_KEY
+from steve1.utils.frames import resize_linear
 
 SWITCH_TO_RL_PROB = 1 / 3000
 SWITCH_TO_NON_RL_PROB = 1 / 1000
@@ -118,12 +118,6 @@ class _Slot:
             self.writer.add_embeds(self.embedder.push(np.stack(self.clip_buf)))  # (n, 160, 256, 3) in
             self.policy_buf.clear()
             self.clip_buf.clear()
-
-
-def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    if frame.shape[:2] == hw:
-        return frame
-    return cv2.resize(frame, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass
@@ -220,7 +214,7 @@ class MixedAgentGenerator:
         pov = np.asarray(slot.obs["pov"])
         if pov.ndim != 3 or pov.shape[2] != 3 or pov.dtype != np.uint8:
             raise ValueError(f"world observation 'pov' must be (H, W, 3) uint8, got {pov.shape} {pov.dtype}")
-        slot.pending = (_resize(pov, MINECLIP_FRAME_HW), _resize(pov, (FRAME_SIZE, FRAME_SIZE)))
+        slot.pending = (resize_linear(pov, MINECLIP_FRAME_HW), resize_linear(pov, (FRAME_SIZE, FRAME_SIZE)))
 
     def _actions(self, slots: dict[int, _Slot]) -> dict[int, dict]:
         actions: dict[int, dict] = {}

@@ -43,6 +43,7 @@ from steve1.idm.loading import load_idm
 from steve1.idm.model import InverseDynamicsModel
 from steve1.idm.preprocess import resize_frames
 from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
+from steve1.utils.frames import resize_linear
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 EPISODE_PREFIX = "idm_"
@@ -194,7 +195,7 @@ def label_video(
         for rgb in read_video_chunks(video, target_fps=target_fps):  # (n, H, W, 3)
             frames = resize_frames(rgb, FRAME_SIZE)  # (n, 128, 128, 3): episode frames
             writer.add_frames(frames)
-            clip = _resize_hw(rgb, MINECLIP_FRAME_HW)  # (n, 160, 256, 3)
+            clip = resize_linear(rgb, MINECLIP_FRAME_HW)  # (n, 160, 256, 3)
             writer.add_embeds(embedder.push(clip))
             idm_in = frames if idm_size == FRAME_SIZE else resize_frames(rgb, idm_size)
             writer.add_actions(idm_to_env(*labeller.push(idm_in)))
@@ -220,16 +221,6 @@ def label_video(
             **(metadata or {}),
         }
         return writer.finish(f"{key}{NAME_SEP}{n}", meta)
-
-
-def _resize_hw(frames: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """(n, H, W, 3) -> (n, hw[0], hw[1], 3) with cv2 INTER_LINEAR (MineCLIP's own preprocessing)."""
-    if frames.shape[1:3] == hw:
-        return frames
-    out = np.empty((len(frames), *hw, 3), dtype=np.uint8)
-    for i, f in enumerate(frames):
-        cv2.resize(f, (hw[1], hw[0]), dst=out[i], interpolation=cv2.INTER_LINEAR)
-    return out
 
 
 @dataclass
