@@ -13,6 +13,7 @@ import cv2
 import numpy as np
 
 from steve1.utils.atomic import atomic_path, atomic_write_text
+from steve1.utils.video import VideoError, read_video_chunks
 
 FOURCC = "mp4v"
 PAPER_VIDEO_FPS = 30  # run_agent.py's videos (the game runs at 20 steps/s, so they play 1.5× fast)
@@ -20,10 +21,6 @@ INTERACTIVE_VIDEO_FPS = 20
 PANEL_WIDTH = 320
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 FONT_THICKNESS = 2
-
-
-class VideoError(ValueError):
-    """A video could not be written or read."""
 
 
 def _check_frame(frame: np.ndarray, i: int, shape: tuple | None) -> np.ndarray:
@@ -124,24 +121,7 @@ def write_video(frames: np.ndarray | Iterable[np.ndarray], path: str | Path, fps
 
 def read_video(path: str | Path) -> np.ndarray:
     """(N, H, W, 3) uint8 RGB frames of a video file; a clear error if it is missing, unreadable or empty."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video {path} not found")
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        if not cap.isOpened():
-            raise VideoError(f"{path} is not a readable video (corrupt or not a video file)")
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
-    if not frames:
-        raise VideoError(f"{path} holds no decodable frames (corrupt or truncated video)")
-    return np.stack(frames)
+    return np.concatenate(list(read_video_chunks(path, chunk=256, allow_empty=False)))
 
 
 def save_interactive_recording(frames: Sequence[np.ndarray], prompts: Sequence[str], stem: str | Path,

@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import math
 import re
 import sys
 import time
@@ -43,17 +42,15 @@ from steve1.idm.loading import load_idm
 from steve1.idm.model import InverseDynamicsModel
 from steve1.idm.preprocess import resize_frames
 from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
+from steve1.utils import video as video_io
 from steve1.utils.frames import resize_linear
+from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 EPISODE_PREFIX = "idm_"
 NAME_SEP = "_nmFrm"
 DECODE_CHUNK = 64  # frames decoded, resized and embedded per step
 IDM_FPS = 20  # the rate of the play the IDM was trained on
-
-
-class VideoError(ValueError):
-    """A video cannot be labelled (cannot be opened, no frames, too short)."""
 
 
 # ---------------------------------------------------------------------------------------------- videos
@@ -91,44 +88,11 @@ def episode_key(video: Path, video_dir: Path) -> str:
     return f"{EPISODE_PREFIX}{stem}_{hashlib.sha1(rel.encode()).hexdigest()[:8]}"
 
 
-def keep_frame(i: int, source_fps: float, target_fps: float | None) -> bool:
-    """Whether decoded frame i is kept when resampling source_fps down to target_fps (None: keep all)."""
-    if not target_fps or not source_fps or target_fps >= source_fps:
-        return True
-    ratio = target_fps / source_fps
-    return i == 0 or math.floor(i * ratio + 1e-9) > math.floor((i - 1) * ratio + 1e-9)
-
-
 def read_video_chunks(
     path: Path, chunk: int = DECODE_CHUNK, target_fps: float | None = None
 ) -> Iterator[np.ndarray]:
     """(n, H, W, 3) uint8 RGB chunks of a video decoded with OpenCV (BGR -> RGB), optionally resampled."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path}: cannot open the video (corrupt, or a format OpenCV cannot decode)")
-    source_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    try:
-        frames: list[np.ndarray] = []
-        i = -1
-        while True:
-            i += 1
-            if not keep_frame(i, source_fps, target_fps):
-                if not cap.grab():
-                    break
-                continue
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if bgr.ndim != 3 or bgr.shape[2] != 3:
-                raise VideoError(f"{path}: frames have shape {bgr.shape}, expected (H, W, 3)")
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            if len(frames) == chunk:
-                yield np.stack(frames)
-                frames = []
-        if frames:
-            yield np.stack(frames)
-    finally:
-        cap.release()
+    return video_io.read_video_chunks(path, chunk, target_fps)
 
 
 def video_properties(path: Path) -> dict:
