@@ -105,7 +105,7 @@ def prompt_texts(args: argparse.Namespace) -> dict[str, str]:
     texts = {n: PAPER_TEXT_PROMPTS[n] for n in _names(args.prompts, PAPER_TEXT_PROMPTS, "--prompts")}
     for text in args.custom_prompt:
         if not text.strip():
-            raise SystemExit("--custom-prompt: empty prompt")
+            raise SystemExit("--custom-prompt: empty prompt; give the instruction, e.g. --custom-prompt dig")
         texts[text] = text
     return texts
 
