@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steve1.vpt.config import check_net_args, read_model_file, resolve_config
+from steve1.vpt.config import NetSizes, check_net_args, read_model_file, resolve_config
 
 N_IDM_BUTTONS = 20  # independent binary buttons, VPT `Buttons.ALL` order
 N_BUTTON_STATES = 2  # released / pressed
@@ -20,7 +20,7 @@ N_IDM_CAMERA_BINS = 11  # mu-law bins per axis
 
 
 @dataclass(frozen=True)
-class IDMConfig:
+class IDMConfig(NetSizes):
     """Network kwargs of VPT's `InverseActionNet` that this port varies, plus the head temperature.
 
     Fixed by the released IDM (checked when reading a `.model` file): mask style "none", memory size equal to
@@ -46,21 +46,8 @@ class IDMConfig:
         """(H, W, C) of the ImpalaCNN input (VPT `img_shape`): C is the 3D conv's output channels."""
         return (self.img_size, self.img_size, self.conv3d_out)
 
-    @property
-    def head_dim(self) -> int:
-        return self.hidsize // self.attention_heads
-
-    @property
-    def cnn_channels(self) -> tuple[int, ...]:
-        return tuple(c * self.impala_width for c in self.impala_chans)
-
     def __post_init__(self) -> None:
-        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
-        object.__setattr__(self, "temperature", float(self.temperature))
-        if self.hidsize % self.attention_heads:
-            raise ValueError(
-                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
-            )
+        self._check_sizes()
         if self.conv3d_kernel < 1 or self.conv3d_kernel % 2 == 0:
             raise ValueError(f"conv3d_kernel must be odd and >= 1, got {self.conv3d_kernel}")
         downsample = 2 ** len(self.impala_chans)

@@ -20,8 +20,30 @@ IMG_SIZE = 128  # the policy sees 128x128 RGB frames
 MINECLIP_DIM = 512  # STEVE-1 goal embedding size
 
 
+class NetSizes:
+    """What the policy and IDM configs share: `head_dim`, `cnn_channels` and the checks of their
+    hidsize / attention_heads / impala_chans / temperature fields (subclasses are frozen dataclasses)."""
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidsize // self.attention_heads
+
+    @property
+    def cnn_channels(self) -> tuple[int, ...]:
+        return tuple(c * self.impala_width for c in self.impala_chans)
+
+    def _check_sizes(self) -> None:
+        """Normalise impala_chans / temperature (YAML and pickles give lists and ints) and check the heads."""
+        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
+        object.__setattr__(self, "temperature", float(self.temperature))
+        if self.hidsize % self.attention_heads:
+            raise ValueError(
+                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
+            )
+
+
 @dataclass(frozen=True)
-class PolicyConfig:
+class PolicyConfig(NetSizes):
     """Network kwargs of VPT's `MinecraftPolicy` (names as in the `.model` file) plus the head temperature."""
 
     hidsize: int = 2048
@@ -40,22 +62,9 @@ class PolicyConfig:
         """Length of the per-layer key/value memory (frames); each frame attends to itself + maxlen-1 past."""
         return self.attention_memory_size - self.timesteps
 
-    @property
-    def head_dim(self) -> int:
-        return self.hidsize // self.attention_heads
-
-    @property
-    def cnn_channels(self) -> tuple[int, ...]:
-        return tuple(c * self.impala_width for c in self.impala_chans)
-
     def __post_init__(self) -> None:
-        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
+        self._check_sizes()
         object.__setattr__(self, "img_shape", tuple(int(c) for c in self.img_shape))
-        object.__setattr__(self, "temperature", float(self.temperature))
-        if self.hidsize % self.attention_heads:
-            raise ValueError(
-                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
-            )
         if self.maxlen <= 0:
             raise ValueError(
                 f"attention_memory_size ({self.attention_memory_size}) must exceed "
