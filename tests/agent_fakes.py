@@ -5,6 +5,9 @@ import numpy as np
 
 from steve1.envs.base import World, make_observation
 
+# Runner options that build tiny random-weight models on the CPU (no weight files read).
+TINY_RUN_ARGS = ["--policy", "tiny", "--mineclip", "tiny", "--random-weights", "--device", "cpu"]
+
 
 class FakeCrash(RuntimeError):
     """What a dying game raises."""
@@ -60,3 +63,12 @@ class FakeWorld(World):
     def close(self):
         self.closed = True
         self.log.append(("close", self.seed))
+
+
+def use_fake_worlds(monkeypatch) -> list:
+    """Make the runners build `FakeWorld`s sharing one event log; returns that log."""
+    import steve1.run.common as common
+
+    log: list = []
+    monkeypatch.setattr(common, "make_world", lambda name: FakeWorld(log=log))
+    return log

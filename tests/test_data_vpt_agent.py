@@ -86,3 +86,18 @@ def test_tiny_mineclip_embed_fn():
     se = StreamingEmbedder(fn)
     parts = se.push(frames[:20]) + se.push(frames[20:])
     np.testing.assert_allclose(np.concatenate(parts[15:]), np.concatenate(whole[15:]), atol=1e-5)
+
+
+def test_embed_fn_for_picks_the_named_embedder_and_rejects_unknown_names():
+    from steve1.data.embedding import embed_fn_for, fake_embed_fn, make_mineclip_embed_fn
+
+    assert embed_fn_for("fake") is fake_embed_fn
+    frames = np.random.default_rng(1).integers(0, 255, (16, 160, 256, 3), dtype=np.uint8)
+    tiny = embed_fn_for("tiny", "ignored.pth", "cpu", batch_size=4)(frames)[15]
+    np.testing.assert_array_equal(tiny, make_mineclip_embed_fn(None, "tiny", "cpu", batch_size=4)(frames)[15])
+    with pytest.raises(ValueError, match="unknown mineclip config 'clip': use attn, tiny, fake"):
+        embed_fn_for("clip")
+    with pytest.raises(ValueError, match="unknown MineCLIP dtype 'fp16'"):
+        embed_fn_for("tiny", dtype="fp16")
+    with pytest.raises(FileNotFoundError, match="MineCLIP weights not found at"):
+        embed_fn_for("attn", "/nonexistent/attn.pth")

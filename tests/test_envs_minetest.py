@@ -20,6 +20,7 @@ from steve1.envs import make_world
 from steve1.envs.minetest import minetest_available
 from steve1.envs.minetest.processes import remove_stale_instance_dirs
 from steve1.spaces import POV_SHAPE, noop_action
+from tests.helpers_procs import pid_alive, wait_gone
 
 pytestmark = [pytest.mark.minetest, pytest.mark.skipif(minetest_available() is not None,
                                                        reason=str(minetest_available()))]
@@ -181,7 +182,7 @@ def test_hung_game_is_detected_by_timeout_and_restarted(world, first):
             os.kill(hung, signal.SIGCONT)
     assert truncated and "hung" in info["fault"] and world.pids["game"] != hung
     assert time.monotonic() - start < world.hang_timeout_s + world.start_timeout_s
-    assert not os.path.exists(f"/proc/{hung}") or open(f"/proc/{hung}/stat").read().split()[2] == "Z"
+    assert not pid_alive(hung)
 
 
 def test_two_worlds_side_by_side_leave_nothing_when_the_parent_is_killed(tmp_path):
@@ -205,17 +206,6 @@ def test_two_worlds_side_by_side_leave_nothing_when_the_parent_is_killed(tmp_pat
     finally:
         parent.kill()
         parent.wait()
-    deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(p) for p in pids)
+    assert wait_gone(pids, 10)
     remove_stale_instance_dirs()  # what a killed parent could not clean, the next instance removes
     assert not [d for d in roots if os.path.exists(d)]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False

@@ -19,6 +19,7 @@ from steve1.envs.minerl_world import MINERL_INSTALL_HINT, full_action, standard_
 from steve1.envs.minetest import controls, processes
 from steve1.envs.minetest.display import FrameBuffer
 from steve1.spaces import ACTION_KEYS, BUTTON_KEYS, noop_action
+from tests.helpers_procs import pid_alive, wait_gone
 
 
 def test_inventory_names_follow_minerl():
@@ -105,18 +106,7 @@ def test_children_die_with_their_parent(tmp_path):
     assert os.getpgid(child_pid) == child_pid  # its own group, so stop() can end all it started
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    deadline = time.monotonic() + 5
-    while _alive(child_pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert not _alive(child_pid)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
+    assert wait_gone([child_pid], 5)
 
 
 def test_a_child_started_from_a_short_lived_thread_outlives_the_thread(tmp_path):
@@ -157,7 +147,7 @@ def test_stop_ends_the_whole_group(tmp_path):
     assert len(members) >= 2
     processes.stop(proc, grace_s=0.5)
     time.sleep(0.1)
-    assert not any(_alive(p) for p in members)
+    assert not any(pid_alive(p) for p in members)
 
 
 def _pgid(pid: int) -> int | None:

@@ -7,21 +7,17 @@ import json
 import numpy as np
 import pytest
 
-import steve1.run.common as common
 from steve1.agent import load_agent_models
 from steve1.eval.mineclip_eval import min_cosine_distance
 from steve1.eval.results import read_rows_csv
 from steve1.run import evaluate
-from tests.agent_fakes import FakeWorld
-
-TINY = ["--policy", "tiny", "--mineclip", "tiny", "--random-weights", "--device", "cpu"]
+from tests.agent_fakes import TINY_RUN_ARGS as TINY
+from tests.agent_fakes import use_fake_worlds
 
 
 @pytest.fixture
 def fake_worlds(monkeypatch):
-    log = []
-    monkeypatch.setattr(common, "make_world", lambda name: FakeWorld(log=log))
-    return log
+    return use_fake_worlds(monkeypatch)
 
 
 def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):

@@ -12,14 +12,12 @@ import time
 import numpy as np
 import pytest
 
-import steve1.run.common as common
 from steve1.agent import load_agent_models
 from steve1.eval.video import read_video
 from steve1.run import interactive
 from steve1.run.interactive import PromptFile, Session, TerminalInput, run_loop
-from tests.agent_fakes import FakeWorld
-
-TINY = ["--policy", "tiny", "--mineclip", "tiny", "--random-weights", "--device", "cpu"]
+from tests.agent_fakes import TINY_RUN_ARGS as TINY
+from tests.agent_fakes import FakeWorld, use_fake_worlds
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +26,7 @@ def models():
 
 
 def test_headless_session_from_a_prompt_file(tmp_path, monkeypatch):
-    log = []
-    monkeypatch.setattr(common, "make_world", lambda name: FakeWorld(log=log))
+    log = use_fake_worlds(monkeypatch)
     script = tmp_path / "prompts.txt"
     script.write_text("# a scripted session\n\n  Look At The SKY \nwait 5\nreset agent\nwait 2\n"
                       "save video demo\nchop a tree\nwait 3\nreset env\nwait 1\nsave video demo\nquit\n"

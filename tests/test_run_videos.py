@@ -7,20 +7,16 @@ import pickle
 import numpy as np
 import pytest
 
-import steve1.run.common as common
 from steve1.eval.results import read_rows_csv
 from steve1.eval.video import read_video, write_video
 from steve1.run import paper_videos, prompt_video
-from tests.agent_fakes import FakeWorld
-
-TINY = ["--policy", "tiny", "--mineclip", "tiny", "--random-weights", "--device", "cpu"]
+from tests.agent_fakes import TINY_RUN_ARGS as TINY
+from tests.agent_fakes import use_fake_worlds
 
 
 @pytest.fixture
 def fake_worlds(monkeypatch):
-    log = []
-    monkeypatch.setattr(common, "make_world", lambda name: FakeWorld(log=log))
-    return log
+    return use_fake_worlds(monkeypatch)
 
 
 def test_prompt_video_writes_a_playable_video_and_its_metrics(tmp_path, fake_worlds):

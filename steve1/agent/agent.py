@@ -150,7 +150,7 @@ class Steve1Agent:
             else:
                 self._scatter(idx, out.state)
             lc, lb = out.logp_camera.float(), out.logp_buttons.float()
-            if not (torch.isfinite(lc).all() and torch.isfinite(lb).all()):
+            if not bool(torch.isfinite(lc).all() & torch.isfinite(lb).all()):  # one device sync
                 raise FloatingPointError("the guided policy produced non-finite log-probs (NaN/inf); with "
                                          "fp16 use --dtype fp32 or bf16")
             if self.generator is not None and self.generator.device != lc.device:

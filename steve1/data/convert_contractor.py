@@ -31,9 +31,17 @@ from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, 
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
 from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, default_device, fake_embed_fn
+from steve1.data.embedding import (
+    EMBED_CONFIGS,
+    MINECLIP_FRAME_HW,
+    EmbedFn,
+    StreamingEmbedder,
+    default_device,
+    embed_fn_for,
+)
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
+from steve1.utils.frames import resize_linear
 
 DEFAULT_MIN_TIMESTEPS = 1000
 CHUNK_FRAMES = 512  # frames decoded/embedded per chunk (bounds memory: ~60 MB of MineCLIP frames)
@@ -63,12 +71,6 @@ class ConversionStats:
     def add(self, r: EpisodeReport) -> None:
         setattr(self, r.status, getattr(self, r.status) + 1)
         self.frames += r.num_frames
-
-
-def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    if frame.shape[:2] == hw:
-        return frame
-    return cv2.resize(frame, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
 
 
 def convert_video(
@@ -119,8 +121,8 @@ def convert_video(
                 x, y = cursor_position(*steps.mouse_xy[k], frame.shape[0])
                 composite_cursor(frame, cursor_img, cursor_alpha, x, y)
             cv2.cvtColor(frame, cv2.COLOR_BGR2RGB, dst=frame)
-            clip_buf.append(_resize(frame, MINECLIP_FRAME_HW))
-            policy_buf.append(_resize(frame, (FRAME_SIZE, FRAME_SIZE)))
+            clip_buf.append(resize_linear(frame, MINECLIP_FRAME_HW))
+            policy_buf.append(resize_linear(frame, (FRAME_SIZE, FRAME_SIZE)))
             k += 1
             if len(policy_buf) >= chunk_frames:
                 flush()
@@ -270,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact_camera", action="store_true",
                    help="store exact camera degrees (float32), not the original's whole degrees")
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=["attn", "tiny", "fake"],
+    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS,
                    help="'tiny': random tiny MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
     p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                    help="auto: float16 autocast on CUDA as the original, float32 on CPU")
@@ -283,14 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.mineclip_config == "fake":
-        embed_fn = fake_embed_fn
-    else:
-        weights = None if args.mineclip_config == "tiny" else args.mineclip_weights
-        from steve1.data.embedding import make_mineclip_embed_fn
-
-        embed_fn = make_mineclip_embed_fn(weights, args.mineclip_config, args.device, args.batch_size,
-                                          args.mineclip_dtype)
+    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
+                            args.mineclip_dtype)
     stats = convert_contractor(
         args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
         args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,

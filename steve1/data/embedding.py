@@ -12,10 +12,13 @@ from typing import Callable
 
 import numpy as np
 
+from steve1 import paths
 from steve1.data.episode import NUM_EMPTY_EMBEDS
 
 EmbedFn = Callable[[np.ndarray], list]
 MINECLIP_FRAME_HW = (160, 256)  # MineCLIP input resolution (H, W)
+EMBED_CONFIGS = ("attn", "tiny", "fake")  # the `--mineclip_config` choices of the data tools
+_DTYPES = ("float32", "float16", "bfloat16")
 
 
 class StreamingEmbedder:
@@ -75,13 +78,28 @@ def make_mineclip_embed_fn(
 
     if dtype == "auto":
         torch_dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
+    elif dtype in _DTYPES:
+        torch_dtype = getattr(torch, dtype)
     else:
-        torch_dtype = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}[dtype]
+        raise ValueError(f"unknown MineCLIP dtype {dtype!r}: use auto, {', '.join(_DTYPES)}")
     if config == "tiny":
         with torch.random.fork_rng():
             torch.manual_seed(0)
             model = MineCLIP(TINY).eval()
     else:
-        model = load_mineclip(weights, config=config, device="cpu")
+        model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config=config, device="cpu")
     embedder = MineClipEmbedder(model, device=device, dtype=torch_dtype, batch_size=batch_size)
     return embedder.embed_frames
+
+
+def embed_fn_for(
+    config: str, weights: str | Path | None = None, device: str = "cpu", batch_size: int = 32,
+    dtype: str = "auto",
+) -> EmbedFn:
+    """The embedder a data tool's `--mineclip_config` names: "attn" (the released weights, default path
+    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored) or "fake" (`fake_embed_fn`)."""
+    if config not in EMBED_CONFIGS:
+        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)}")
+    if config == "fake":
+        return fake_embed_fn
+    return make_mineclip_embed_fn(None if config == "tiny" else weights, config, device, batch_size, dtype)

@@ -33,11 +33,12 @@ import cv2
 import numpy as np
 
 from steve1.utils.safe_pickle import safe_load
+from steve1.vpt.config import MINECLIP_DIM
 
 FRAME_SIZE = 128  # policy frames are 128x128 RGB
 VIDEO_FPS = 20.0
 VIDEO_FOURCC = "mp4v"
-EMBED_DIM = 512
+EMBED_DIM = MINECLIP_DIM  # (1, 512) per embed
 NUM_EMPTY_EMBEDS = 15  # embeds[t] summarises frames t-15..t, so the first 15 are None
 MIN_EPISODE_FRAMES = 16  # original `is_valid`: at least 16 frames
 

@@ -32,14 +32,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
-import cv2
 import numpy as np
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, make_agent
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, default_device, fake_embed_fn
+from steve1.data.embedding import (
+    EMBED_CONFIGS,
+    MINECLIP_FRAME_HW,
+    EmbedFn,
+    StreamingEmbedder,
+    default_device,
+    embed_fn_for,
+)
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, remove_stale_partials
 from steve1.data.episode_names import mixed_agents_episode_name
 from steve1.spaces import CAMERA_KEY
+from steve1.utils.frames import resize_linear
 
 SWITCH_TO_RL_PROB = 1 / 3000
 SWITCH_TO_NON_RL_PROB = 1 / 1000
@@ -111,12 +118,6 @@ class _Slot:
             self.writer.add_embeds(self.embedder.push(np.stack(self.clip_buf)))  # (n, 160, 256, 3) in
             self.policy_buf.clear()
             self.clip_buf.clear()
-
-
-def _resize(frame: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    if frame.shape[:2] == hw:
-        return frame
-    return cv2.resize(frame, (hw[1], hw[0]), interpolation=cv2.INTER_LINEAR)
 
 
 @dataclass
@@ -213,7 +214,7 @@ class MixedAgentGenerator:
         pov = np.asarray(slot.obs["pov"])
         if pov.ndim != 3 or pov.shape[2] != 3 or pov.dtype != np.uint8:
             raise ValueError(f"world observation 'pov' must be (H, W, 3) uint8, got {pov.shape} {pov.dtype}")
-        slot.pending = (_resize(pov, MINECLIP_FRAME_HW), _resize(pov, (FRAME_SIZE, FRAME_SIZE)))
+        slot.pending = (resize_linear(pov, MINECLIP_FRAME_HW), resize_linear(pov, (FRAME_SIZE, FRAME_SIZE)))
 
     def _actions(self, slots: dict[int, _Slot]) -> dict[int, dict]:
         actions: dict[int, dict] = {}
@@ -336,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=4, help="MineCLIP windows per forward pass")
     p.add_argument("--num_episodes", type=int, default=5)
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=["attn", "tiny", "fake"])
+    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS)
     p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--device", default=default_device())
     return p
@@ -345,14 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     a = build_parser().parse_args(argv)
     agent1, agent2 = _parse_agents([a.agent1, a.agent2], a.seed or 0, a.device)
-    if a.mineclip_config == "fake":
-        embed_fn = fake_embed_fn
-    else:
-        from steve1.data.embedding import make_mineclip_embed_fn
-
-        weights = None if a.mineclip_config == "tiny" else a.mineclip_weights
-        embed_fn = make_mineclip_embed_fn(weights, a.mineclip_config, a.device, a.batch_size,
-                                          a.mineclip_dtype)
+    embed_fn = embed_fn_for(a.mineclip_config, a.mineclip_weights, a.device, a.batch_size, a.mineclip_dtype)
     from steve1.envs import make_world  # lazy: starts game processes
 
     gen = MixedAgentGenerator(

@@ -26,10 +26,10 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from steve1.data.episode import EMBED_DIM, NUM_EMPTY_EMBEDS
 from steve1.data.sampling import load_sampling  # noqa: F401  (re-exported: the trainer reads samplings here)
 
-N_STEPS_WITHOUT_EMBED = 15  # MineCLIP embeds cover 16 frames: the first 15 steps of an episode have none
-EMBED_DIM = 512
+N_STEPS_WITHOUT_EMBED = NUM_EMPTY_EMBEDS  # MineCLIP embeds cover 16 frames: the first 15 steps have none
 
 
 class EpisodeLike(Protocol):

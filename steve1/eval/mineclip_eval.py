@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-EMBED_DIM = 512
+from steve1.vpt.config import MINECLIP_DIM
+
+EMBED_DIM = MINECLIP_DIM
 
 
 def _goal_vector(goal, dim: int | None) -> np.ndarray:

@@ -6,13 +6,16 @@ prompt in white, vertically centred (960×360 in all), as the original's `run_in
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from steve1.utils.atomic import atomic_path, atomic_write_text
+from steve1.utils.atomic import atomic_write_text
+from steve1.utils.video import VideoError, read_video_chunks
 
 FOURCC = "mp4v"
 PAPER_VIDEO_FPS = 30  # run_agent.py's videos (the game runs at 20 steps/s, so they play 1.5× fast)
@@ -20,10 +23,6 @@ INTERACTIVE_VIDEO_FPS = 20
 PANEL_WIDTH = 320
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 FONT_THICKNESS = 2
-
-
-class VideoError(ValueError):
-    """A video could not be written or read."""
 
 
 def _check_frame(frame: np.ndarray, i: int, shape: tuple | None) -> np.ndarray:
@@ -82,6 +81,55 @@ def frame_with_prompt_panel(frame: np.ndarray, text: str, panel_width: int = PAN
     return np.concatenate([frame, prompt_panel(text, frame.shape[0], panel_width)], axis=1)
 
 
+class VideoStream:
+    """An mp4 written frame by frame under a temporary name: `write(frame_rgb, text)` per frame, then
+    `finish()` (renamed into place) or `discard()` (nothing left behind). Long episodes stream to disk
+    instead of being held in memory."""
+
+    def __init__(self, path: str | Path, fps: float):
+        if fps <= 0:
+            raise VideoError(f"fps must be positive, got {fps}")
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        name = f".{self.path.name}.tmp-{os.getpid()}-{next(tempfile._get_candidate_names())}.mp4"
+        self.tmp = self.path.with_name(name)
+        self._writer: cv2.VideoWriter | None = None
+        self._shape: tuple | None = None
+        self.n_frames = 0
+
+    def write(self, frame: np.ndarray, text: str | None = None) -> None:
+        """One (H, W, 3) uint8 RGB frame; `text` is drawn at the top when given."""
+        frame = _check_frame(frame, self.n_frames, self._shape)
+        if self._writer is None:
+            self._shape = frame.shape
+            self._writer = cv2.VideoWriter(str(self.tmp), cv2.VideoWriter_fourcc(*FOURCC), self.fps,
+                                           (frame.shape[1], frame.shape[0]))
+            if not self._writer.isOpened():
+                raise VideoError(f"OpenCV cannot open an {FOURCC} writer for {self.path}")
+        if text:
+            frame = overlay_text(frame, text)
+        self._writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
+        self.n_frames += 1
+
+    def _release(self) -> None:
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def finish(self) -> Path:
+        self._release()
+        if self.n_frames == 0:
+            self.discard()
+            raise VideoError(f"no frames were written for {self.path}")
+        os.replace(self.tmp, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        self._release()
+        self.tmp.unlink(missing_ok=True)
+
+
 def write_video(frames: np.ndarray | Iterable[np.ndarray], path: str | Path, fps: float = PAPER_VIDEO_FPS,
                 text: str | Sequence[str] | None = None) -> Path:
     """Write RGB frames ((N, H, W, 3) uint8, or an iterable of (H, W, 3)) to an mp4 at `fps`.
@@ -89,59 +137,25 @@ def write_video(frames: np.ndarray | Iterable[np.ndarray], path: str | Path, fps
     `text`: one prompt for the whole video or one per frame, drawn at the top of each frame. The file appears
     only when complete (written under a temporary name, then renamed).
     """
-    path = Path(path)
-    if fps <= 0:
-        raise VideoError(f"fps must be positive, got {fps}")
     per_frame = None if text is None or isinstance(text, str) else list(text)
-    n_written, shape = 0, None
-    with atomic_path(path) as tmp:
-        writer = None
-        try:
-            for i, frame in enumerate(frames):
-                frame = _check_frame(frame, i, shape)
-                if writer is None:
-                    shape = frame.shape
-                    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*FOURCC), float(fps),
-                                             (shape[1], shape[0]))
-                    if not writer.isOpened():
-                        raise VideoError(f"OpenCV cannot open an {FOURCC} writer for {path}")
-                label = text if per_frame is None else per_frame[i] if i < len(per_frame) else None
-                if label is None and per_frame is not None:
-                    raise VideoError(f"text has {len(per_frame)} entries but there are more frames")
-                if label:
-                    frame = overlay_text(frame, label)
-                writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
-                n_written += 1
-        finally:
-            if writer is not None:
-                writer.release()
-        if n_written == 0:
-            raise VideoError(f"no frames to write to {path}")
-        if per_frame is not None and len(per_frame) != n_written:
-            raise VideoError(f"text has {len(per_frame)} entries for {n_written} frames")
-    return path
+    stream = VideoStream(path, fps)
+    try:
+        for i, frame in enumerate(frames):
+            label = text if per_frame is None else per_frame[i] if i < len(per_frame) else None
+            if label is None and per_frame is not None:
+                raise VideoError(f"text has {len(per_frame)} entries but there are more frames")
+            stream.write(frame, label)
+        if per_frame is not None and stream.n_frames and len(per_frame) != stream.n_frames:
+            raise VideoError(f"text has {len(per_frame)} entries for {stream.n_frames} frames")
+        return stream.finish()
+    except BaseException:
+        stream.discard()
+        raise
 
 
 def read_video(path: str | Path) -> np.ndarray:
     """(N, H, W, 3) uint8 RGB frames of a video file; a clear error if it is missing, unreadable or empty."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"video {path} not found")
-    cap = cv2.VideoCapture(str(path))
-    frames = []
-    try:
-        if not cap.isOpened():
-            raise VideoError(f"{path} is not a readable video (corrupt or not a video file)")
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-    finally:
-        cap.release()
-    if not frames:
-        raise VideoError(f"{path} holds no decodable frames (corrupt or truncated video)")
-    return np.stack(frames)
+    return np.concatenate(list(read_video_chunks(path, chunk=256, allow_empty=False)))
 
 
 def save_interactive_recording(frames: Sequence[np.ndarray], prompts: Sequence[str], stem: str | Path,

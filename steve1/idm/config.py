@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from steve1.utils.safe_pickle import safe_load
+from steve1.vpt.config import NetSizes, check_net_args, read_model_file, resolve_config
 
 N_IDM_BUTTONS = 20  # independent binary buttons, VPT `Buttons.ALL` order
 N_BUTTON_STATES = 2  # released / pressed
@@ -20,7 +20,7 @@ N_IDM_CAMERA_BINS = 11  # mu-law bins per axis
 
 
 @dataclass(frozen=True)
-class IDMConfig:
+class IDMConfig(NetSizes):
     """Network kwargs of VPT's `InverseActionNet` that this port varies, plus the head temperature.
 
     Fixed by the released IDM (checked when reading a `.model` file): mask style "none", memory size equal to
@@ -46,21 +46,8 @@ class IDMConfig:
         """(H, W, C) of the ImpalaCNN input (VPT `img_shape`): C is the 3D conv's output channels."""
         return (self.img_size, self.img_size, self.conv3d_out)
 
-    @property
-    def head_dim(self) -> int:
-        return self.hidsize // self.attention_heads
-
-    @property
-    def cnn_channels(self) -> tuple[int, ...]:
-        return tuple(c * self.impala_width for c in self.impala_chans)
-
     def __post_init__(self) -> None:
-        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
-        object.__setattr__(self, "temperature", float(self.temperature))
-        if self.hidsize % self.attention_heads:
-            raise ValueError(
-                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
-            )
+        self._check_sizes()
         if self.conv3d_kernel < 1 or self.conv3d_kernel % 2 == 0:
             raise ValueError(f"conv3d_kernel must be odd and >= 1, got {self.conv3d_kernel}")
         downsample = 2 ** len(self.impala_chans)
@@ -111,16 +98,8 @@ def idm_config_from_kwargs(net_args: dict[str, Any], temperature: float = 4.0) -
     """An `IDMConfig` from `InverseActionNet` kwargs (a `.model` file's net args); other variants raise."""
     if "conv3d_params" not in net_args:
         raise ValueError("net args have no conv3d_params: this is a VPT policy .model file, not an IDM one")
-    for key, want in _REQUIRED_NET_ARGS.items():
-        if key in net_args and net_args[key] != want:
-            raise ValueError(
-                f"unsupported IDM variant: {key}={net_args[key]!r} (this port implements {want!r})"
-            )
-    missing = sorted(
-        k for k in ("hidsize", "impala_width", "attention_heads", "img_shape") if k not in net_args
-    )
-    if missing:
-        raise ValueError(f"net args lack {missing}; is this a VPT IDM .model file?")
+    needed = ("hidsize", "impala_width", "attention_heads", "img_shape")
+    check_net_args(net_args, _REQUIRED_NET_ARGS, needed, "IDM", "VPT IDM")
     memory, timesteps = net_args.get("attention_memory_size", 128), net_args.get("timesteps", 128)
     if memory != timesteps:
         raise ValueError(
@@ -140,37 +119,12 @@ def idm_config_from_kwargs(net_args: dict[str, Any], temperature: float = 4.0) -
 
 def load_idm_model_file(path: str | Path) -> IDMConfig:
     """Read `4x_idm.model` safely and return its `IDMConfig`."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such IDM .model file (download it: ./download_weights.sh idm)")
-    data = safe_load(path)
-    try:
-        args = data["model"]["args"]
-        net_args = args["net"]["args"]
-        temperature = args["pi_head_opts"]["temperature"]
-    except (KeyError, TypeError) as e:
-        raise ValueError(
-            f"{path}: not a VPT .model file (no ['model']['args']['net']['args'] / ['pi_head_opts']"
-            f"['temperature']: missing {e}); did you pass a .weights file?"
-        ) from None
-    if not isinstance(net_args, dict):
-        raise ValueError(
-            f"{path}: ['model']['args']['net']['args'] is a {type(net_args).__name__}, not a dict"
-        )
-    try:
-        return idm_config_from_kwargs(net_args, temperature=float(temperature))
-    except (ValueError, TypeError) as e:
-        raise ValueError(f"{path}: {e}") from None
+    return read_model_file(
+        path, idm_config_from_kwargs, "VPT IDM",
+        "no such IDM .model file (download it: ./download_weights.sh idm)",
+    )
 
 
 def idm_config(name_or_path: str | Path | IDMConfig) -> IDMConfig:
     """ "4x" / "tiny", a path to an IDM `.model` file, or an `IDMConfig` (returned as is)."""
-    if isinstance(name_or_path, IDMConfig):
-        return name_or_path
-    key = str(name_or_path)
-    if key in IDM_SIZES:
-        return IDM_SIZES[key]
-    path = Path(key)
-    if path.suffix != ".model" and not path.exists():
-        raise ValueError(f"unknown IDM size {key!r}: use one of {sorted(IDM_SIZES)} or a .model file path")
-    return load_idm_model_file(path)
+    return resolve_config(name_or_path, IDMConfig, IDM_SIZES, load_idm_model_file, "IDM")

@@ -23,7 +23,6 @@ import argparse
 import dataclasses
 import hashlib
 import json
-import math
 import re
 import sys
 import time
@@ -36,23 +35,22 @@ import numpy as np
 import torch
 
 from steve1 import paths
-from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, fake_embed_fn
+from steve1.data.embedding import EMBED_CONFIGS, MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
 from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
 from steve1.idm.actions import idm_to_env
 from steve1.idm.loading import load_idm
 from steve1.idm.model import InverseDynamicsModel
 from steve1.idm.preprocess import resize_frames
 from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
+from steve1.utils import video as video_io
+from steve1.utils.frames import resize_linear
+from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 EPISODE_PREFIX = "idm_"
 NAME_SEP = "_nmFrm"
 DECODE_CHUNK = 64  # frames decoded, resized and embedded per step
 IDM_FPS = 20  # the rate of the play the IDM was trained on
-
-
-class VideoError(ValueError):
-    """A video cannot be labelled (cannot be opened, no frames, too short)."""
 
 
 # ---------------------------------------------------------------------------------------------- videos
@@ -90,44 +88,11 @@ def episode_key(video: Path, video_dir: Path) -> str:
     return f"{EPISODE_PREFIX}{stem}_{hashlib.sha1(rel.encode()).hexdigest()[:8]}"
 
 
-def keep_frame(i: int, source_fps: float, target_fps: float | None) -> bool:
-    """Whether decoded frame i is kept when resampling source_fps down to target_fps (None: keep all)."""
-    if not target_fps or not source_fps or target_fps >= source_fps:
-        return True
-    ratio = target_fps / source_fps
-    return i == 0 or math.floor(i * ratio + 1e-9) > math.floor((i - 1) * ratio + 1e-9)
-
-
 def read_video_chunks(
     path: Path, chunk: int = DECODE_CHUNK, target_fps: float | None = None
 ) -> Iterator[np.ndarray]:
     """(n, H, W, 3) uint8 RGB chunks of a video decoded with OpenCV (BGR -> RGB), optionally resampled."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise VideoError(f"{path}: cannot open the video (corrupt, or a format OpenCV cannot decode)")
-    source_fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-    try:
-        frames: list[np.ndarray] = []
-        i = -1
-        while True:
-            i += 1
-            if not keep_frame(i, source_fps, target_fps):
-                if not cap.grab():
-                    break
-                continue
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            if bgr.ndim != 3 or bgr.shape[2] != 3:
-                raise VideoError(f"{path}: frames have shape {bgr.shape}, expected (H, W, 3)")
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            if len(frames) == chunk:
-                yield np.stack(frames)
-                frames = []
-        if frames:
-            yield np.stack(frames)
-    finally:
-        cap.release()
+    return video_io.read_video_chunks(path, chunk, target_fps)
 
 
 def video_properties(path: Path) -> dict:
@@ -161,19 +126,8 @@ def make_predict_fn(model: InverseDynamicsModel, device: str | torch.device | No
 
 def make_embed_fn(config: str, weights: str | Path | None, device: str, batch_size: int = 32) -> EmbedFn:
     """MineCLIP per-frame embeddings: "attn" (the released weights), "tiny" (a random small MineCLIP with the
-    real 512-d output, for smoke tests), or "fake" (a cheap deterministic stand-in, no model)."""
-    if config == "fake":
-        return fake_embed_fn
-    from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
-
-    if config == "tiny":
-        torch.manual_seed(0)
-        model = MineCLIP(TINY).to(device).eval()
-    elif config == "attn":
-        model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config="attn", device=device)
-    else:
-        raise ValueError(f"unknown mineclip config {config!r}: use attn, tiny or fake")
-    return MineClipEmbedder(model, device=device, batch_size=batch_size).embed_frames
+    real 512-d output, for smoke tests), or "fake" (a cheap deterministic stand-in, no model); float32."""
+    return embed_fn_for(config, weights, device, batch_size, dtype="float32")
 
 
 # ---------------------------------------------------------------------------------------------- labelling
@@ -205,7 +159,7 @@ def label_video(
         for rgb in read_video_chunks(video, target_fps=target_fps):  # (n, H, W, 3)
             frames = resize_frames(rgb, FRAME_SIZE)  # (n, 128, 128, 3): episode frames
             writer.add_frames(frames)
-            clip = _resize_hw(rgb, MINECLIP_FRAME_HW)  # (n, 160, 256, 3)
+            clip = resize_linear(rgb, MINECLIP_FRAME_HW)  # (n, 160, 256, 3)
             writer.add_embeds(embedder.push(clip))
             idm_in = frames if idm_size == FRAME_SIZE else resize_frames(rgb, idm_size)
             writer.add_actions(idm_to_env(*labeller.push(idm_in)))
@@ -231,16 +185,6 @@ def label_video(
             **(metadata or {}),
         }
         return writer.finish(f"{key}{NAME_SEP}{n}", meta)
-
-
-def _resize_hw(frames: np.ndarray, hw: tuple[int, int]) -> np.ndarray:
-    """(n, H, W, 3) -> (n, hw[0], hw[1], 3) with cv2 INTER_LINEAR (MineCLIP's own preprocessing)."""
-    if frames.shape[1:3] == hw:
-        return frames
-    out = np.empty((len(frames), *hw, 3), dtype=np.uint8)
-    for i, f in enumerate(frames):
-        cv2.resize(f, (hw[1], hw[0]), dst=out[i], interpolation=cv2.INTER_LINEAR)
-    return out
 
 
 @dataclass
@@ -334,7 +278,7 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument(
         "--mineclip_config",
         default="attn",
-        choices=["attn", "tiny", "fake"],
+        choices=EMBED_CONFIGS,
         help="attn: released MineCLIP; tiny / fake: stand-ins for smoke tests",
     )
     p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
+
+from steve1.utils.frames import resize_linear
 
 
 def resize_frames(frames: np.ndarray, size: int = 128) -> np.ndarray:
@@ -14,9 +15,4 @@ def resize_frames(frames: np.ndarray, size: int = 128) -> np.ndarray:
         raise ValueError(f"frames have shape {frames.shape}; expected (N, H, W, 3) RGB")
     if frames.dtype != np.uint8:
         raise TypeError(f"frames have dtype {frames.dtype}; expected uint8 (0..255 RGB)")
-    if frames.shape[1:3] == (size, size):
-        return frames
-    out = np.empty((len(frames), size, size, 3), dtype=np.uint8)  # (N, size, size, 3)
-    for i, frame in enumerate(frames):  # cv2 resizes one image at a time
-        cv2.resize(np.ascontiguousarray(frame), (size, size), dst=out[i], interpolation=cv2.INTER_LINEAR)
-    return out
+    return resize_linear(frames, (size, size))  # (N, size, size, 3)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import contextlib
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -21,6 +20,7 @@ from steve1.mineclip.config import VIDEO_FRAMES
 from steve1.mineclip.model import MineCLIP
 from steve1.mineclip.preprocess import preprocess_frames
 from steve1.mineclip.tokenizer import tokenize
+from steve1.utils.video import read_video_chunks
 
 _POOL_BATCH = 256  # windows per temporal-pooling call (the pooling transformer is small)
 
@@ -137,7 +137,7 @@ class MineClipEmbedder:
         STEVE-1 embedded the raw 640x360 observations; an episode's stored `frames.mp4` is 128x128 and lossy,
         so re-embedding it gives other numbers than its `embeds_attn.pkl`.
         """
-        features = self._features_of_chunks(_read_video_chunks(Path(path), self.batch_size))
+        features = self._features_of_chunks(read_video_chunks(path, self.batch_size, allow_empty=False))
         n = features.shape[0]
         if n < VIDEO_FRAMES:
             return [None] * n
@@ -174,28 +174,3 @@ class FrameStream:
         if len(self._features) < VIDEO_FRAMES:
             return None
         return self.embedder.pool_windows(torch.stack(list(self._features))).cpu().numpy()
-
-
-def _read_video_chunks(path: Path, chunk: int) -> Iterator[np.ndarray]:
-    if not path.is_file():
-        raise FileNotFoundError(f"video {path} does not exist")
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"cannot open video {path}: the file is corrupt or not a video OpenCV can decode")
-    try:
-        frames, total = [], 0
-        while True:
-            ok, bgr = cap.read()
-            if not ok:
-                break
-            frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            total += 1
-            if len(frames) == chunk:
-                yield np.stack(frames)
-                frames = []
-        if frames:
-            yield np.stack(frames)
-        if total == 0:
-            raise ValueError(f"video {path} has no decodable frames (corrupt or empty file)")
-    finally:
-        cap.release()

@@ -1,11 +1,11 @@
 """Frames for MineCLIP as STEVE-1 prepares them: RGB (H, W, 3) uint8 -> cv2 INTER_LINEAR to 256x160 -> CHW."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import torch
 
 from steve1.mineclip.config import IMAGE_HEIGHT, IMAGE_WIDTH
+from steve1.utils.frames import resize_linear
 
 
 def preprocess_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
@@ -23,10 +23,5 @@ def preprocess_frames(frames: np.ndarray | torch.Tensor) -> torch.Tensor:
         )
     if frames.dtype != np.uint8:
         raise ValueError(f"expected uint8 frames with values 0..255, got {frames.dtype}")
-    if frames.shape[1:3] != (IMAGE_HEIGHT, IMAGE_WIDTH):
-        size = (IMAGE_WIDTH, IMAGE_HEIGHT)  # cv2 takes (W, H)
-        resized = np.empty((frames.shape[0], IMAGE_HEIGHT, IMAGE_WIDTH, 3), dtype=np.uint8)
-        for i, frame in enumerate(frames):  # cv2 resizes one image at a time
-            resized[i] = cv2.resize(frame, size, interpolation=cv2.INTER_LINEAR)
-        frames = resized
+    frames = resize_linear(frames, (IMAGE_HEIGHT, IMAGE_WIDTH))  # (N, 160, 256, 3)
     return torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))  # (N, 3, 160, 256)

@@ -15,9 +15,9 @@ from torch import nn
 
 from steve1 import paths
 from steve1.utils.state_dict import StateDictError, check_state_dict
+from steve1.vpt.config import MINECLIP_DIM
 
 # PRIOR_INFO sizes of the released prior (the class defaults of the original, 512/256/256, are never used).
-MINECLIP_DIM = 512
 PRIOR_HIDDEN_DIM = 512
 PRIOR_LATENT_DIM = 512
 

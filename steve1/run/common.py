@@ -50,6 +50,17 @@ def add_world_arguments(parser: argparse.ArgumentParser, n_worlds: bool = True) 
     g.add_argument("--max-retries", type=int, default=2, help="re-runs of an episode whose world crashed")
 
 
+def parse_and_run(
+    prog: str, doc: str | None, add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[argparse.Namespace], int], argv: list[str] | None,
+) -> int:
+    """A runner's `main`: build its parser (`prog`, module docstring as help), parse `argv`, call `run`."""
+    parser = argparse.ArgumentParser(prog=prog, description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
 def setup_logging(verbose: bool = False) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -236,7 +236,8 @@ class EpisodeRunner:
         """Run every job; returns the (key, message) of episodes that failed after their retries."""
         keys = [j.key for j in jobs]
         if len(set(keys)) != len(keys):
-            raise ValueError("episode keys must be unique")
+            repeated = sorted({k for k in keys if keys.count(k) > 1})  # error path only
+            raise ValueError(f"episode keys must be unique; repeated: {repeated[:5]} (give each job its own)")
         queue: deque[EpisodeJob] = deque(jobs)
         slots: list[_Slot | None] = [None] * self.n_worlds
         total = sum(j.n_steps for j in jobs)

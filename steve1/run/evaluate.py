@@ -57,6 +57,7 @@ from steve1.run.common import (
     check_positive,
     friendly_errors,
     generator,
+    parse_and_run,
     safe_file_name,
     setup_logging,
     world_factory,
@@ -104,7 +105,7 @@ def prompt_texts(args: argparse.Namespace) -> dict[str, str]:
     texts = {n: PAPER_TEXT_PROMPTS[n] for n in _names(args.prompts, PAPER_TEXT_PROMPTS, "--prompts")}
     for text in args.custom_prompt:
         if not text.strip():
-            raise SystemExit("--custom-prompt: empty prompt")
+            raise SystemExit("--custom-prompt: empty prompt; give the instruction, e.g. --custom-prompt dig")
         texts[text] = text
     return texts
 
@@ -277,10 +278,7 @@ def _matrices(args, jobs, episodes, text_embeds, texts) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m steve1.run.evaluate", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return parse_and_run("python -m steve1.run.evaluate", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ from steve1.run.common import (
     build_models,
     friendly_errors,
     generator,
+    parse_and_run,
     safe_file_name,
     setup_logging,
     world_factory,
@@ -378,10 +379,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m steve1.run.interactive", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return parse_and_run("python -m steve1.run.interactive", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

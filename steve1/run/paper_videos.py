@@ -39,6 +39,7 @@ from steve1.run.common import (
     existing,
     friendly_errors,
     generator,
+    parse_and_run,
     setup_logging,
 )
 from steve1.run.episodes import EpisodeJob, GoalPlan
@@ -123,10 +124,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m steve1.run.paper_videos", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return parse_and_run("python -m steve1.run.paper_videos", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from steve1.run.common import (
     check_positive,
     friendly_errors,
     generator,
+    parse_and_run,
     safe_file_name,
     setup_logging,
 )
@@ -101,10 +102,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m steve1.run.prompt_video", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return parse_and_run("python -m steve1.run.prompt_video", __doc__, add_arguments, run, argv)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,6 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     trainable = sorted(n for n, p in params.items() if p.requires_grad)
     decay_names = [n for n in trainable if n not in no_decay]
     no_decay_names = [n for n in trainable if n in no_decay]
-    assert len(decay_names) + len(no_decay_names) == len(trainable)
     return [
         {"params": [params[n] for n in decay_names], "weight_decay": weight_decay, "names": decay_names},
         {"params": [params[n] for n in no_decay_names], "weight_decay": 0.0, "names": no_decay_names},

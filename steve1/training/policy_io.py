@@ -8,7 +8,9 @@ from typing import Any
 import torch
 from torch import nn
 
-GOAL_DIM = 512
+from steve1.vpt.config import MINECLIP_DIM
+
+GOAL_DIM = MINECLIP_DIM
 
 
 def build_policy(policy: str, in_weights: str | None) -> nn.Module:

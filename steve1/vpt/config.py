@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from steve1.utils.safe_pickle import safe_load
 
@@ -20,8 +20,30 @@ IMG_SIZE = 128  # the policy sees 128x128 RGB frames
 MINECLIP_DIM = 512  # STEVE-1 goal embedding size
 
 
+class NetSizes:
+    """What the policy and IDM configs share: `head_dim`, `cnn_channels` and the checks of their
+    hidsize / attention_heads / impala_chans / temperature fields (subclasses are frozen dataclasses)."""
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidsize // self.attention_heads
+
+    @property
+    def cnn_channels(self) -> tuple[int, ...]:
+        return tuple(c * self.impala_width for c in self.impala_chans)
+
+    def _check_sizes(self) -> None:
+        """Normalise impala_chans / temperature (YAML and pickles give lists and ints) and check the heads."""
+        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
+        object.__setattr__(self, "temperature", float(self.temperature))
+        if self.hidsize % self.attention_heads:
+            raise ValueError(
+                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
+            )
+
+
 @dataclass(frozen=True)
-class PolicyConfig:
+class PolicyConfig(NetSizes):
     """Network kwargs of VPT's `MinecraftPolicy` (names as in the `.model` file) plus the head temperature."""
 
     hidsize: int = 2048
@@ -40,22 +62,9 @@ class PolicyConfig:
         """Length of the per-layer key/value memory (frames); each frame attends to itself + maxlen-1 past."""
         return self.attention_memory_size - self.timesteps
 
-    @property
-    def head_dim(self) -> int:
-        return self.hidsize // self.attention_heads
-
-    @property
-    def cnn_channels(self) -> tuple[int, ...]:
-        return tuple(c * self.impala_width for c in self.impala_chans)
-
     def __post_init__(self) -> None:
-        object.__setattr__(self, "impala_chans", tuple(int(c) for c in self.impala_chans))
+        self._check_sizes()
         object.__setattr__(self, "img_shape", tuple(int(c) for c in self.img_shape))
-        object.__setattr__(self, "temperature", float(self.temperature))
-        if self.hidsize % self.attention_heads:
-            raise ValueError(
-                f"hidsize {self.hidsize} is not divisible by attention_heads {self.attention_heads}"
-            )
         if self.maxlen <= 0:
             raise ValueError(
                 f"attention_memory_size ({self.attention_memory_size}) must exceed "
@@ -89,28 +98,45 @@ _REQUIRED_NET_ARGS: dict[str, Any] = {
     "impala_kwargs": {"post_pool_groups": 1},
     "init_norm_kwargs": {"batch_norm": False, "group_norm_groups": 1},
 }
+ConfigT = TypeVar("ConfigT")
 _FIELDS = {f.name for f in dataclasses.fields(PolicyConfig)} - {"temperature"}
+
+
+def check_net_args(
+    net_args: dict[str, Any], required: dict[str, Any], needed: tuple[str, ...], variant: str, kind: str
+) -> None:
+    """Raise unless `net_args` (a `.model` file's net kwargs) has every `needed` key and, where present, the
+    `required` values. variant / kind name the model in messages: "VPT" / "VPT policy", "IDM" / "VPT IDM"."""
+    for key, want in required.items():
+        if key in net_args and net_args[key] != want:
+            raise ValueError(
+                f"unsupported {variant} variant: {key}={net_args[key]!r} (this port implements {want!r})"
+            )
+    missing = sorted(k for k in needed if k not in net_args)
+    if missing:
+        raise ValueError(f"net args lack {missing}; is this a {kind} .model file?")
 
 
 def config_from_kwargs(net_args: dict[str, Any], temperature: float = 2.0) -> PolicyConfig:
     """A config from `MinecraftPolicy` kwargs (a `.model` file's net args); unsupported variants raise."""
-    for key, want in _REQUIRED_NET_ARGS.items():
-        if key in net_args and net_args[key] != want:
-            raise ValueError(
-                f"unsupported VPT variant: {key}={net_args[key]!r} (this port implements {want!r})"
-            )
-    missing = sorted(k for k in ("hidsize", "impala_width", "attention_heads") if k not in net_args)
-    if missing:
-        raise ValueError(f"net args lack {missing}; is this a VPT policy .model file?")
+    check_net_args(net_args, _REQUIRED_NET_ARGS, ("hidsize", "impala_width", "attention_heads"), "VPT",
+                   "VPT policy")
     kwargs = {k: v for k, v in net_args.items() if k in _FIELDS}
     return PolicyConfig(**kwargs, temperature=float(temperature))
 
 
-def load_model_file(path: str | Path) -> PolicyConfig:
-    """Read a VPT `.model` pickle (e.g. `2x.model`) safely and return its `PolicyConfig`."""
+def read_model_file(
+    path: str | Path, build: Callable[[dict[str, Any], float], ConfigT], kind: str, not_found: str,
+    wrong_file_hint: str = "did you pass a .weights file?",
+) -> ConfigT:
+    """Read a VPT `.model` pickle safely and return `build(net_args, temperature)`.
+
+    Shared by the policy and IDM readers. kind names the file in messages ("VPT policy"); not_found is the
+    message for a missing file; errors of `build` are re-raised as ValueError prefixed with the path.
+    """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such .model file (download it with download_weights.sh)")
+        raise FileNotFoundError(f"{path}: {not_found}")
     data = safe_load(path)
     try:
         args = data["model"]["args"]
@@ -118,31 +144,46 @@ def load_model_file(path: str | Path) -> PolicyConfig:
         temperature = args["pi_head_opts"]["temperature"]
     except (KeyError, TypeError) as e:
         raise ValueError(
-            f"{path}: not a VPT policy .model file (no ['model']['args']['net']['args'] / "
-            f"['model']['args']['pi_head_opts']['temperature']: missing {e}); "
-            "did you pass a .weights file or an IDM model?"
+            f"{path}: not a {kind} .model file (no ['model']['args']['net']['args'] / "
+            f"['model']['args']['pi_head_opts']['temperature']: missing {e}); {wrong_file_hint}"
         ) from None
     if not isinstance(net_args, dict):
-        kind = type(net_args).__name__
-        raise ValueError(f"{path}: ['model']['args']['net']['args'] is a {kind}, not a dict")
+        kind_name = type(net_args).__name__
+        raise ValueError(f"{path}: ['model']['args']['net']['args'] is a {kind_name}, not a dict")
     try:
-        return config_from_kwargs(net_args, temperature=float(temperature))
+        return build(net_args, float(temperature))
     except (ValueError, TypeError) as e:
         raise ValueError(f"{path}: {e}") from None
 
 
-def policy_config(name_or_path: str | Path | PolicyConfig) -> PolicyConfig:
-    """"1x" / "2x" / "3x" / "tiny", a path to a `.model` file, or a `PolicyConfig` (returned as is)."""
-    if isinstance(name_or_path, PolicyConfig):
+def load_model_file(path: str | Path) -> PolicyConfig:
+    """Read a VPT `.model` pickle (e.g. `2x.model`) safely and return its `PolicyConfig`."""
+    return read_model_file(
+        path, config_from_kwargs, "VPT policy", "no such .model file (download it with download_weights.sh)",
+        "did you pass a .weights file or an IDM model?",
+    )
+
+
+def resolve_config(
+    name_or_path: str | Path | ConfigT, config_type: type, sizes: dict[str, ConfigT],
+    load: Callable[[Path], ConfigT], what: str,
+) -> ConfigT:
+    """A config object returned as is, a size name looked up in `sizes`, or a `.model` path read by `load`.
+
+    what names the model in the error for an unknown name ("policy", "IDM").
+    """
+    if isinstance(name_or_path, config_type):
         return name_or_path
     key = str(name_or_path)
-    if key in POLICY_SIZES:
-        return POLICY_SIZES[key]
-    if key == "tiny":
-        return TINY_CONFIG
+    if key in sizes:
+        return sizes[key]
     path = Path(key)
     if path.suffix != ".model" and not path.exists():
-        raise ValueError(
-            f"unknown policy size {key!r}: use one of {sorted(POLICY_SIZES)}, 'tiny' or a .model file path"
-        )
-    return load_model_file(path)
+        raise ValueError(f"unknown {what} size {key!r}: use one of {sorted(sizes)} or a .model file path")
+    return load(path)
+
+
+def policy_config(name_or_path: str | Path | PolicyConfig) -> PolicyConfig:
+    """"1x" / "2x" / "3x" / "tiny", a path to a `.model` file, or a `PolicyConfig` (returned as is)."""
+    sizes = {**POLICY_SIZES, "tiny": TINY_CONFIG}
+    return resolve_config(name_or_path, PolicyConfig, sizes, load_model_file, "policy")

@@ -6,9 +6,9 @@ for parity. The aspect ratio is not preserved (640x360 -> 128x128), as the refer
 """
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
+from steve1.utils.frames import resize_linear
 from steve1.vpt.config import IMG_SIZE
 
 
@@ -22,11 +22,4 @@ def resize_pov(frames: np.ndarray) -> np.ndarray:
         raise TypeError(f"frames have dtype {frames.dtype}; expected uint8 (0..255 RGB)")
     if frames.shape[-3] < 1 or frames.shape[-2] < 1:
         raise ValueError(f"frames have shape {frames.shape}: empty image")
-    if frames.shape[-3:-1] == (IMG_SIZE, IMG_SIZE):
-        return frames
-    lead = frames.shape[:-3]
-    flat = frames.reshape(-1, *frames.shape[-3:])
-    out = np.empty((flat.shape[0], IMG_SIZE, IMG_SIZE, 3), dtype=np.uint8)
-    for i, frame in enumerate(flat):
-        out[i] = cv2.resize(np.ascontiguousarray(frame), (IMG_SIZE, IMG_SIZE), interpolation=cv2.INTER_LINEAR)
-    return out.reshape(*lead, IMG_SIZE, IMG_SIZE, 3)
+    return resize_linear(frames, (IMG_SIZE, IMG_SIZE))
