@@ -106,3 +106,13 @@ def test_dtype_and_device(tmp_path, tiny_state):
     assert model.dtype == torch.bfloat16
     out = model.encode_video(_frames())
     assert out.dtype == torch.bfloat16 and out.shape == (1, 512)
+
+
+def test_random_mineclip_is_seeded_and_leaves_the_global_rng_alone():
+    from steve1.mineclip import random_mineclip
+
+    state = torch.random.get_rng_state()
+    a, b = random_mineclip("tiny", seed=3), random_mineclip("tiny", seed=3)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    assert not a.training

@@ -74,7 +74,7 @@ def make_mineclip_embed_fn(
 
     import torch
 
-    from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
+    from steve1.mineclip import MineClipEmbedder, load_mineclip, random_mineclip
 
     if dtype == "auto":
         torch_dtype = torch.float16 if str(device).startswith("cuda") else torch.float32
@@ -83,9 +83,7 @@ def make_mineclip_embed_fn(
     else:
         raise ValueError(f"unknown MineCLIP dtype {dtype!r}: use auto, {', '.join(_DTYPES)}")
     if config == "tiny":
-        with torch.random.fork_rng():
-            torch.manual_seed(0)
-            model = MineCLIP(TINY).eval()
+        model = random_mineclip("tiny", seed=0)
     else:
         model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config=config, device="cpu")
     embedder = MineClipEmbedder(model, device=device, dtype=torch_dtype, batch_size=batch_size)

@@ -5,6 +5,7 @@ from steve1.mineclip.checkpoint import (
     extract_state_dict,
     load_mineclip,
     mineclip_from_state_dict,
+    random_mineclip,
 )
 from steve1.mineclip.config import (
     ATTN,
@@ -22,6 +23,7 @@ from steve1.mineclip.preprocess import preprocess_frames
 from steve1.mineclip.tokenizer import ClipBPETokenizer, get_tokenizer, tokenize
 
 __all__ = [
+    "random_mineclip",
     "ATTN", "ATTN_MD5", "MC_IMAGE_MEAN", "MC_IMAGE_STD", "REDUCED", "TINY", "VIDEO_FRAMES",
     "ClipBPETokenizer", "FrameStream", "MineCLIP", "MineClipCheckpointError", "MineClipConfig",
     "MineClipEmbedder", "extract_state_dict", "get_config", "get_tokenizer", "load_mineclip",

@@ -117,3 +117,13 @@ def load_mineclip(
     state = extract_state_dict(checkpoint, source=str(path))
     model = mineclip_from_state_dict(state, cfg, source=str(path))
     return model.to(device=device, dtype=dtype)
+
+
+def random_mineclip(config: str | MineClipConfig = "tiny", seed: int = 0) -> MineCLIP:
+    """A MineCLIP with seeded random weights and no file, in eval mode, leaving the global RNG untouched.
+
+    For smoke runs, tests and benchmarks only: its embeddings mean nothing.
+    """
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return MineCLIP(get_config(config)).eval()

@@ -1,7 +1,6 @@
 """The models the quickstart composes: released files when they are on disk, small seeded ones otherwise."""
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Sequence
 
@@ -23,7 +22,7 @@ _EMBEDDERS: dict = {}
 def mineclip_embedder(settings: QuickstartSettings, batch_size: int = 16):
     """(MineClipEmbedder, description, real). Real = the released attn.pth; else the tiny seeded model with a
     512-d output (the goal size the policy and the prior take). Cached per process."""
-    from steve1.mineclip import TINY, MineCLIP, MineClipEmbedder, load_mineclip
+    from steve1.mineclip import MineClipEmbedder, load_mineclip, random_mineclip
 
     released = settings.released_mineclip()
     key = (str(settings.mineclip_weights) if released else "tiny", settings.device)
@@ -32,9 +31,7 @@ def mineclip_embedder(settings: QuickstartSettings, batch_size: int = 16):
             model = load_mineclip(settings.mineclip_weights, config="attn", device="cpu")
             desc, real = f"MineCLIP attn (released {settings.mineclip_weights})", True
         else:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(TINY_MINECLIP_SEED)
-                model = MineCLIP(dataclasses.replace(TINY, embed_dim=512)).eval()
+            model = random_mineclip("tiny", seed=TINY_MINECLIP_SEED)
             desc, real = TINY_MINECLIP_NOTE, False
             log.warning("*** %s ***", desc)
         _EMBEDDERS[key] = (MineClipEmbedder(model, device=settings.device, batch_size=batch_size), desc, real)
