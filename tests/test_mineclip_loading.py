@@ -114,5 +114,6 @@ def test_random_mineclip_is_seeded_and_leaves_the_global_rng_alone():
     state = torch.random.get_rng_state()
     a, b = random_mineclip("tiny", seed=3), random_mineclip("tiny", seed=3)
     assert torch.equal(torch.random.get_rng_state(), state)
-    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True))
+    pairs = zip(a.state_dict().values(), b.state_dict().values(), strict=True)
+    assert all(torch.equal(x, y) for x, y in pairs)
     assert not a.training
