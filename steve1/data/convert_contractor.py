@@ -32,6 +32,7 @@ from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
 from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
 from steve1.data.embedding import (
+    CHUNK_FRAMES,
     EMBED_CONFIGS,
     MINECLIP_FRAME_HW,
     EmbedFn,
@@ -44,7 +45,6 @@ from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_na
 from steve1.utils.frames import resize_linear
 
 DEFAULT_MIN_TIMESTEPS = 1000
-CHUNK_FRAMES = 512  # frames decoded/embedded per chunk (bounds memory: ~60 MB of MineCLIP frames)
 
 
 @dataclass

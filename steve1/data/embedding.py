@@ -15,6 +15,8 @@ import numpy as np
 from steve1 import paths
 from steve1.data.episode import NUM_EMPTY_EMBEDS
 
+CHUNK_FRAMES = 512  # frames decoded/embedded per chunk by the data tools (~60 MB of MineCLIP frames)
+
 EmbedFn = Callable[[np.ndarray], list]
 MINECLIP_FRAME_HW = (160, 256)  # MineCLIP input resolution (H, W)
 EMBED_CONFIGS = ("attn", "tiny", "fake")  # the `--mineclip_config` choices of the data tools

@@ -36,6 +36,7 @@ import numpy as np
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, make_agent
 from steve1.data.embedding import (
+    CHUNK_FRAMES,
     EMBED_CONFIGS,
     MINECLIP_FRAME_HW,
     EmbedFn,
@@ -53,7 +54,6 @@ SWITCH_TO_NON_RL_PROB = 1 / 1000
 SPIN_TOTAL_DEGREES = (90, 360)  # randint bounds, inclusive
 SPIN_DEGREES_PER_STEP = (20, 30)
 MAX_SEED = 2**25
-CHUNK_FRAMES = 512
 
 WorldFactory = Callable[[int], object]  # slot -> world with reset(seed=)/step(action)/close()
 

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from steve1.utils.atomic import atomic_write_text
+from steve1.utils.atomic import atomic_write_text, tmp_sibling
 from steve1.utils.video import VideoError, read_video_chunks
 
 FOURCC = "mp4v"
@@ -92,8 +91,7 @@ class VideoStream:
         self.path = Path(path)
         self.fps = float(fps)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        name = f".{self.path.name}.tmp-{os.getpid()}-{next(tempfile._get_candidate_names())}.mp4"
-        self.tmp = self.path.with_name(name)
+        self.tmp = tmp_sibling(self.path, suffix=".mp4")
         self._writer: cv2.VideoWriter | None = None
         self._shape: tuple | None = None
         self.n_frames = 0

@@ -27,7 +27,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -36,6 +35,7 @@ from steve1.envs.base import World
 from steve1.eval.metrics import ProgrammaticMetrics
 from steve1.mineclip import VIDEO_FRAMES, MineClipEmbedder
 from steve1.run.video_stream import VideoStream
+from steve1.utils.frames import resize_linear
 
 log = logging.getLogger("steve1.run")
 
@@ -200,7 +200,7 @@ class EpisodeRunner:
         slot.prompts.append(label)
         if slot.video is not None:
             size = self.cfg.video_size
-            frame = pov if size is None else cv2.resize(pov, size, interpolation=cv2.INTER_LINEAR)
+            frame = pov if size is None else resize_linear(pov, (size[1], size[0]))
             text = " | ".join(t for t in (self.cfg.banner, label if slot.job.overlay_prompt else None) if t)
             slot.video.write(np.ascontiguousarray(frame), text or None)
         if slot.features is not None:

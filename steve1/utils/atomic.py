@@ -12,14 +12,15 @@ import tempfile
 from pathlib import Path
 
 
-def _tmp_sibling(path: Path, suffix: str = "") -> Path:
+def tmp_sibling(path: Path, suffix: str = "") -> Path:
+    """A hidden, unique temporary name beside `path` (same filesystem, so a rename is atomic)."""
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{next(tempfile._get_candidate_names())}{suffix}")
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(path)
+    tmp = tmp_sibling(path)
     try:
         with open(tmp, "wb") as f:
             f.write(data)
@@ -43,7 +44,7 @@ def atomic_path(path: str | Path):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_sibling(path, suffix=path.suffix)
+    tmp = tmp_sibling(path, suffix=path.suffix)
     try:
         yield tmp
         os.replace(tmp, path)
