@@ -23,6 +23,7 @@ setup(
         "pyyaml>=6.0",
         "python-xlib>=0.33",
         "matplotlib>=3.6",
+        "simple-parsing>=0.1.5",  # typed settings -> every verb's flags, --help and YAML (steve1.cli_config)
     ],
     extras_require={
         # Policy fine-tuning: `accelerate launch` (multi-GPU / multi-node DDP, bf16); wandb is opt-in.
