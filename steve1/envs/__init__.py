@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 from steve1.envs.base import World, make_observation
-from steve1.envs.vector import VectorWorld
+from steve1.envs.scheduler import WorldScheduler
 
 WORLD_NAMES = ("minetest", "minerl", "minestudio")
 
@@ -30,4 +30,4 @@ def make_world(name: str = "minetest", **kwargs) -> World:
     raise ValueError(f"unknown world {name!r}; choose one of {WORLD_NAMES}")
 
 
-__all__ = ["WORLD_NAMES", "VectorWorld", "World", "make_observation", "make_world"]
+__all__ = ["WORLD_NAMES", "World", "make_observation", "make_world", "WorldScheduler"]
