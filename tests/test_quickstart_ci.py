@@ -43,11 +43,11 @@ def test_every_stage_output(ci_run):
 
     from steve1.data.episode import Episode, list_episode_dirs, min_frames_for_training
     from steve1.data.sampling import load_sampling
+    from steve1.data.states import read_states
     from steve1.eval.results import read_rows_csv
     from steve1.eval.video import read_video
     from steve1.prior.data import load_prior_data
     from steve1.prior.model import load_prior
-    from steve1.data.states import read_states
     from steve1.quickstart.models import load_goal_policy
 
     out, _ = ci_run

@@ -441,6 +441,9 @@ class MixedAgentGenerator:
 
 # ------------------------------------------------------------------------------------- the verb
 DEFAULT_VPT = "vpt:data/weights/vpt/2x.model:data/weights/vpt/rl-from-foundation-2x.weights"
+# On a machine whose cores also run the games, more torch threads only wait for each other: with 2 worlds on
+# 2 busy cores, 1 thread embedded ~6x faster than 2 (see BENCHMARKS.md, gen_throughput).
+GENERATION_THREADS = 1
 OUTPUT_SHAPING = ("mineclip_config", "mineclip_weights", "fast", "resolution")  # recorded in RUN_FILE too
 
 
@@ -484,6 +487,8 @@ class GenerateSettings:
     """MineCLIP compute dtype"""
     device: str = settings_field(default_factory=default_device)
     """torch device of the agents and MineCLIP"""
+    threads: int = GENERATION_THREADS
+    """torch CPU threads (the worlds' games use the other cores; 0: torch's default)"""
     fast: bool = False
     """the world's fast settings (passed to it as fast=True)"""
     resolution: str | None = None
@@ -503,6 +508,7 @@ class GenerateSettings:
         check(0 <= self.switch_agent_prob <= 1 and 0 <= self.perform_spin_prob <= 1,
               "--switch-agent-prob and --perform-spin-prob must be probabilities in [0, 1]")
         check(self.max_retries >= 0, f"--max-retries must be >= 0, got {self.max_retries}")
+        check(self.threads >= 0, f"--threads must be >= 0, got {self.threads}")
         check(not (self.skills and (self.agent1 or self.agent2)),
               "give either --skills or --agent1/--agent2, not both")
         if self.resolution is not None:
@@ -560,6 +566,10 @@ def run(s: GenerateSettings) -> int:
     from steve1.data.embedding import embed_fn_for
 
     check_writable(s.output_dir)  # before any model loads or world starts
+    if s.threads:
+        import torch
+
+        torch.set_num_threads(s.threads)
     seed = s.seed
     if seed is None and not s.overwrite:
         seed = recorded_seed(s.output_dir)
