@@ -360,3 +360,54 @@ def test_agent_specs(tmp_path):
         make_agent("gpt")
     with pytest.raises(FileNotFoundError, match="download_weights"):
         make_agent(f"vpt:{tmp_path}/2x.model:{tmp_path}/x.weights")
+
+
+def _cli(monkeypatch, out, *extra, world=FakeWorld):
+    import steve1.envs
+    from steve1.data.gen_mixed_agents import main
+
+    monkeypatch.setattr(steve1.envs, "make_world", lambda name, **kw: world())
+    return main(["--output_dir", str(out), "--agent1", "random:a", "--agent2", "random:b",
+                 "--mineclip_config", "fake", "--max_timesteps", "30", "--min_timesteps", "20",
+                 "--seed", "4", "--device", "cpu", "--progress", "false", *extra])
+
+
+def test_cli_validates_before_any_world_starts_and_resumes(tmp_path, monkeypatch, capsys):
+    def no_world():
+        raise AssertionError("a world was started")
+
+    for bad, message in ((["--num_episodes", "0"], "--num-episodes must be >= 1"),
+                         (["--num-worlds", "0"], "--num-worlds must be >= 1"),
+                         (["--resolution", "big"], "WxH")):
+        assert _cli(monkeypatch, tmp_path / "x", *bad, world=no_world) == 2
+        err = capsys.readouterr().err.strip()
+        assert message in err and len(err.splitlines()) == 1
+    (tmp_path / "file").write_text("")
+    assert _cli(monkeypatch, tmp_path / "file" / "out", world=no_world) == 2
+    assert "not writable" in capsys.readouterr().err
+    out = tmp_path / "out"
+    assert _cli(monkeypatch, out, "--num_episodes", "2") == 0
+    assert _cli(monkeypatch, out, "--num_episodes", "3") == 0
+    assert "saved 1 episodes (30 frames), discarded 0, 2 already there" in capsys.readouterr().out
+    assert len(list_episode_dirs(out)) == 3
+    assert _cli(monkeypatch, out, "--num_episodes", "3", "--max_timesteps", "40") == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "max_timesteps 30 -> 40" in err and "--overwrite" in err
+    assert _cli(monkeypatch, out, "--num_episodes", "3", "--max_timesteps", "40", "--overwrite") == 0
+    assert {len(Episode(p)) for p in list_episode_dirs(out)} == {40}
+
+
+def test_cli_ctrl_c_exits_130_after_saving_what_is_complete(tmp_path, monkeypatch):
+    assert _cli(monkeypatch, tmp_path, "--num_episodes", "3", world=lambda: FakeWorld(interrupt_at=25)) == 130
+    assert [Episode(p).name.endswith("termKeyboard") for p in list_episode_dirs(tmp_path)] == [True]
+
+
+def test_world_options_reach_make_world_only_when_given():
+    from steve1.data.gen_mixed_agents import GenerateSettings
+
+    assert GenerateSettings().world_kwargs() == {}
+    assert GenerateSettings(fast=True, resolution="320x180").world_kwargs() == {"fast": True,
+                                                                                "resolution": (320, 180)}
+    assert GenerateSettings(skills="a+b").agent_specs() == ("skills:a+b", "skills:a+b")
+    with pytest.raises(ValueError, match="not both"):
+        GenerateSettings(skills="a+b", agent1="random")
