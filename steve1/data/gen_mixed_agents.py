@@ -254,7 +254,7 @@ class MixedAgentGenerator:
         if removed:
             log.warning("removed %d partial episode(s) left by an interrupted run", removed)
         existing = list_episode_dirs(self.output_dir)
-        if path.is_file():
+        if path.is_file() and existing:  # (a run file without episodes protects nothing: rewritten)
             recorded = json.loads(path.read_text())
             if self.seed is None:
                 self.seed = recorded.get("seed")
@@ -587,7 +587,13 @@ def run(s: GenerateSettings) -> int:
     def make(slot: int):
         from steve1.envs import make_world  # lazy: starts game processes
 
-        return make_world(s.world, **world_kwargs)
+        try:
+            return make_world(s.world, **world_kwargs)
+        except TypeError as err:
+            if not world_kwargs:
+                raise
+            flags = " ".join(f"--{k}" for k in world_kwargs)
+            raise UsageError(f"--world {s.world} does not take {flags} ({err})") from None
 
     gen = MixedAgentGenerator(
         agent1, agent2, make, embed_fn, s.output_dir, s.max_timesteps, s.min_timesteps,
