@@ -411,3 +411,12 @@ def test_world_options_reach_make_world_only_when_given():
     assert GenerateSettings(skills="a+b").agent_specs() == ("skills:a+b", "skills:a+b")
     with pytest.raises(ValueError, match="not both"):
         GenerateSettings(skills="a+b", agent1="random")
+
+
+def test_episode_seeds_are_distinct_and_keyed_by_the_run_seed():
+    from steve1.data.gen_mixed_agents import MAX_SEED, episode_seed
+
+    seeds = [episode_seed(7, k) for k in range(20000)]
+    assert len(set(seeds)) == len(seeds) and all(0 <= s < MAX_SEED for s in seeds)
+    assert seeds[:50] == [episode_seed(7, k) for k in range(50)]  # deterministic
+    assert len(set(seeds[:50]) & {episode_seed(8, k) for k in range(50)}) < 3
