@@ -3,6 +3,8 @@
     with make_world("minetest", seed=12345) as world:
         obs, info = world.reset()
         obs, reward, terminated, truncated, info = world.step(noop_action())
+
+Many worlds at once, with retries of the episodes whose world faulted: `WorldScheduler` (scheduler.py).
 """
 from __future__ import annotations
 

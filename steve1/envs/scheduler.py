@@ -7,7 +7,8 @@
 A job is any object with `key` (unique str), `seed` (world seed or None), `attempts` (int, counted here)
 and `faults` (list, appended here). The `task` says what an episode does (see `EpisodeTask`):
 
-    start(slot, job, world, obs, info) -> state    after the world's reset(seed=job.seed)
+    start(slot, job, world, obs, info) -> state    after the world's reset(seed=job.seed); a non-setup
+                                                    error here is a fault too (it may call the world)
     act(slots, states) -> actions                   one batched call for every busy slot
     step(slot, state, action, obs, reward, terminated, truncated, info) -> bool   True: episode finished
     abandon(slot, state, message)                   a fault: discard the episode's partial output
@@ -107,12 +108,12 @@ class WorldScheduler:
         try:
             world = self.world(slot)
             obs, info = world.reset(seed=job.seed)
+            return task.start(slot, job, world, obs, info or {})  # (may call the world too, e.g. give items)
         except SETUP_ERRORS:
             raise
         except Exception as err:  # noqa: BLE001 - any other world error is a crash: retry
             self._fault(slot, job, f"reset: {type(err).__name__}: {err}", queue, keep_world=False)
             return None
-        return task.start(slot, job, world, obs, info or {})
 
     # ---------------------------------------------------------------- the loop
     def run(self, jobs: Sequence, task: EpisodeTask) -> list[tuple[str, str]]:
