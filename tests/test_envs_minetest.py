@@ -189,13 +189,16 @@ def test_two_worlds_side_by_side_leave_nothing_when_the_parent_is_killed(tmp_pat
     script = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {os.getcwd()!r})
-        from steve1.envs import VectorWorld, make_world
+        from steve1.envs import make_world
         from steve1.spaces import noop_action
-        vec = VectorWorld(make=lambda i: make_world("minetest", seed=7 + i), n=2)
-        vec.reset()
-        results = vec.step([noop_action(), noop_action()])
-        print(" ".join(str(p) for w in vec.worlds for p in w.pids.values()), flush=True)
-        print(" ".join(str(w._root) for w in vec.worlds), flush=True)
+        worlds = [make_world("minetest", seed=7 + i) for i in range(2)]
+        for w in worlds:
+            w.reset()
+        for w in worlds:
+            w.step_send(noop_action())
+        results = [w.step_wait() for w in worlds]
+        print(" ".join(str(p) for w in worlds for p in w.pids.values()), flush=True)
+        print(" ".join(str(w._root) for w in worlds), flush=True)
         time.sleep(120)
     """)
     parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from steve1.envs import VectorWorld, World, make_world
+from steve1.envs import World, WorldScheduler, make_world
 from steve1.envs.base import make_observation
 from steve1.envs.items import TRACKED_ITEMS, to_minerl_inventory
 from steve1.envs.minerl_world import MINERL_INSTALL_HINT, full_action, standard_observation
@@ -198,14 +198,29 @@ class _CountingWorld(World):
         self.closed = True
 
 
-def test_vector_world_steps_all_and_closes_all():
-    with VectorWorld(make=lambda i: _CountingWorld(), n=3) as vec:
-        obs, infos = vec.reset(seeds=[1, 2, 3])
-        assert [i["seed"] for i in infos] == [1, 2, 3]
-        results = vec.step([noop_action()] * 3)
-        results = vec.step([noop_action()] * 3)
-        assert [r[0]["location_stats"]["xpos"] for r in results] == [2.0, 2.0, 2.0]
-        with pytest.raises(ValueError, match="2 actions for 3 worlds"):
-            vec.step([noop_action()] * 2)
-        worlds = vec.worlds
-    assert all(w.closed for w in worlds)
+def test_scheduler_steps_every_world_and_closes_all():
+    made, seen = [], []
+
+    class Task:
+        def start(self, slot, job, world, obs, info):
+            return {"job": job, "steps": 0, "info": info}
+
+        def act(self, slots, states):
+            return [noop_action() for _ in slots]
+
+        def step(self, slot, state, action, obs, reward, terminated, truncated, info):
+            state["steps"] += 1
+            seen.append((state["job"].key, obs["location_stats"]["xpos"]))
+            return state["steps"] == 2
+
+    def make(i):
+        made.append(_CountingWorld())
+        return made[-1]
+
+    class Job:
+        def __init__(self, key, seed):
+            self.key, self.seed, self.attempts, self.faults = key, seed, 0, []
+
+    failures = WorldScheduler(make, n_worlds=3).run([Job(f"e{k}", k) for k in range(3)], Task())
+    assert failures == [] and len(made) == 3 and all(w.closed for w in made)
+    assert sorted(seen) == sorted((f"e{k}", x) for k in range(3) for x in (1.0, 2.0))

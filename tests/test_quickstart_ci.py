@@ -43,11 +43,11 @@ def test_every_stage_output(ci_run):
 
     from steve1.data.episode import Episode, list_episode_dirs, min_frames_for_training
     from steve1.data.sampling import load_sampling
+    from steve1.data.states import read_states
     from steve1.eval.results import read_rows_csv
     from steve1.eval.video import read_video
     from steve1.prior.data import load_prior_data
     from steve1.prior.model import load_prior
-    from steve1.quickstart.labels import read_states
     from steve1.quickstart.models import load_goal_policy
 
     out, _ = ci_run
@@ -59,7 +59,7 @@ def test_every_stage_output(ci_run):
         assert min_frames_for_training(CI.T, CI.min_btwn_goals) <= len(ep) <= CI.episode_steps
         assert all(e is not None and e.shape == (1, 512) for e in ep.embeds()[15:])
         states = read_states(p, len(ep))
-        assert len(states) == len(ep) and {"inv", "pos", "pitch"} <= set(states[0])
+        assert len(states) == len(ep) and {"inv", "pos", "pitch", "skill"} <= set(states[0])
 
     d, done = _done(out, "02_sampling")
     train, val = load_sampling(d, "quickstart")

@@ -10,13 +10,12 @@ from steve1.quickstart.labels import (
     EXPLORE,
     SKY,
     SWIM,
-    StateRecorder,
     StatesError,
-    attach_states,
     build_prior_pairs,
     label_clips,
     read_states,
     state_of,
+    write_states,
 )
 
 
@@ -92,20 +91,21 @@ class _World:
 
 
 def _episode(tmp_path, seed: int, n: int, rng) -> tuple:
-    rec = StateRecorder(_World())
-    rec.reset(seed=seed)
+    world = _World()
+    states = [state_of(world.reset(seed=seed)[0])]
     w = EpisodeWriter(tmp_path)
     for t in range(n):
         embed = None if t < 15 else rng.standard_normal((1, 512)).astype(np.float32)
         w.append(np.zeros((128, 128, 3), np.uint8), {"camera": np.zeros(2)}, embed)
-        rec.step({})
-    return w.finish(f"ep{seed}", {"seed": seed}), rec
+        states.append(state_of(world.step({})[0]))
+    return w.finish(f"ep{seed}", {"seed": seed}), states[:n]
 
 
 def test_pairs_are_written_in_the_released_layout(tmp_path):
     rng = np.random.default_rng(0)
-    (ep1, rec1), (ep2, rec2) = _episode(tmp_path, 7, 40, rng), _episode(tmp_path, 8, 40, rng)
-    attach_states([ep1, ep2], [rec1, rec2])
+    (ep1, states1), (ep2, states2) = _episode(tmp_path, 7, 40, rng), _episode(tmp_path, 8, 40, rng)
+    write_states(ep1, states1)
+    write_states(ep2, states2)
     assert len(read_states(ep1)) == 40
 
     def embed_texts(texts):
@@ -142,11 +142,3 @@ def test_no_label_at_all_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no clip"):
         build_prior_pairs([ep], lambda t: np.zeros((len(t), 512)), tmp_path / "d.pkl")
     assert not (tmp_path / "d.pkl").exists()
-
-
-def test_attach_refuses_an_unmatched_episode(tmp_path):
-    rng = np.random.default_rng(0)
-    ep, rec = _episode(tmp_path, 3, 20, rng)
-    with pytest.raises(StatesError, match="cannot match"):
-        attach_states([ep], [StateRecorder(_World())])
-    attach_states([ep], [rec])

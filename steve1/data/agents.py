@@ -54,8 +54,34 @@ class RandomAgent:
         ]
 
 
+SKILLS_MODULE = "steve1.data.skills"  # scripted skills: SKILLS, make_skill_agent, SkillMix, SKILL_START_ITEMS
+
+
+def skills_module():
+    """steve1.data.skills, imported on first use (a clear error when it is not there)."""
+    import importlib
+
+    try:
+        return importlib.import_module(SKILLS_MODULE)
+    except ModuleNotFoundError as err:
+        if err.name != SKILLS_MODULE:
+            raise
+        raise ImportError(f"scripted skills need {SKILLS_MODULE}, which this install does not have") from None
+
+
+def skill_names(spec: str) -> list[str]:
+    """The scripted skills an agent spec names (`skill:<name>`, `skills:<a>+<b>`); [] for other agents."""
+    kind, _, rest = spec.partition(":")
+    if kind == "skill":
+        return [rest]
+    if kind == "skills":
+        return rest.split("+")
+    return []
+
+
 def make_agent(spec: str, seed: int = 0, device: str = "cpu") -> Agent:
-    """Build an agent from a spec: `random[:name]`, or `vpt:<model file>:<weights file>`."""
+    """Build an agent from a spec: `random[:name]`, `vpt:<model file>:<weights file>`, a scripted skill
+    `skill:<name>`, or a mix of skills that switches between them at random times `skills:<a>+<b>+...`."""
     kind, _, rest = spec.partition(":")
     if kind == "random":
         return RandomAgent(name=rest or "random", seed=seed)
@@ -64,7 +90,24 @@ def make_agent(spec: str, seed: int = 0, device: str = "cpu") -> Agent:
         if not model or not weights:
             raise ValueError(f"VPT agent spec must be vpt:<model>:<weights>, got {spec!r}")
         return make_vpt_agent(model, weights, device=device)
-    raise ValueError(f"unknown agent spec {spec!r}; use 'random' or 'vpt:<model>:<weights>'")
+    if kind in ("skill", "skills"):
+        names = skill_names(spec)
+        skills = skills_module()
+        unknown = [n for n in names if n not in skills.SKILLS]
+        if not names or unknown:
+            known = ", ".join(skills.SKILLS)
+            raise ValueError(f"unknown skill(s) {unknown or names} in {spec!r}; known: {known}")
+        if kind == "skill":
+            return skills.make_skill_agent(names[0], seed)
+        return skills.SkillMix(names, seed)
+    raise ValueError(f"unknown agent spec {spec!r}; use 'random', 'vpt:<model>:<weights>', 'skill:<name>' or "
+                     f"'skills:<a>+<b>'")
+
+
+def acting_name(agent: Agent, slot: int) -> str:
+    """What acts for `slot` now: the current skill of a skill mix, else the agent's name."""
+    current = getattr(agent, "current_skill", None)
+    return current(slot) if current is not None else agent.name
 
 
 def make_vpt_agent(in_model: str, in_weights: str, device: str = "cpu", name: str | None = None) -> Agent:

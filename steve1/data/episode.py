@@ -300,8 +300,10 @@ class EpisodeWriter:
     def __len__(self) -> int:
         return min(self.num_frames, len(self.actions), len(self.embeds))
 
-    def finish(self, name: str, metadata: dict | None = None) -> Path:
-        """Write the pickles, metadata and len.txt, then rename the episode to `dataset_dir/name`."""
+    def finish(self, name: str, metadata: dict | None = None,
+               extra_files: dict[str, str] | None = None) -> Path:
+        """Write the pickles, metadata and len.txt (and `extra_files`, {file name: text}, e.g. states.jsonl),
+        then rename the episode to `dataset_dir/name`: every file appears at once or none does."""
         if "/" in name or name.startswith("."):
             raise ValueError(f"episode name {name!r} must be a plain, non-hidden directory name")
         final = self.dataset_dir / name
@@ -316,7 +318,12 @@ class EpisodeWriter:
             pickle.dump(self.embeds, f, protocol=PICKLE_PROTOCOL)
         (self.tmp_dir / METADATA_FILE).write_text(json.dumps(metadata or {}, indent=4))
         (self.tmp_dir / LEN_FILE).write_text(str(n))
-        for fname in EPISODE_FILES:
+        extra = extra_files or {}
+        for fname, text in extra.items():
+            if "/" in fname or fname in EPISODE_FILES or fname.startswith("."):
+                raise ValueError(f"extra episode file {fname!r}: a plain name, not one of {EPISODE_FILES}")
+            (self.tmp_dir / fname).write_text(text)
+        for fname in (*EPISODE_FILES, *extra):
             with open(self.tmp_dir / fname, "rb") as f:
                 os.fsync(f.fileno())
         (self.tmp_dir / OWNER_FILE).unlink()

@@ -3,11 +3,13 @@
     with make_world("minetest", seed=12345) as world:
         obs, info = world.reset()
         obs, reward, terminated, truncated, info = world.step(noop_action())
+
+Many worlds at once, with retries of the episodes whose world faulted: `WorldScheduler` (scheduler.py).
 """
 from __future__ import annotations
 
 from steve1.envs.base import World, make_observation
-from steve1.envs.vector import VectorWorld
+from steve1.envs.scheduler import WorldScheduler
 
 WORLD_NAMES = ("minetest", "minerl", "minestudio")
 
@@ -30,4 +32,4 @@ def make_world(name: str = "minetest", **kwargs) -> World:
     raise ValueError(f"unknown world {name!r}; choose one of {WORLD_NAMES}")
 
 
-__all__ = ["WORLD_NAMES", "VectorWorld", "World", "make_observation", "make_world"]
+__all__ = ["WORLD_NAMES", "World", "make_observation", "make_world", "WorldScheduler"]

@@ -32,7 +32,7 @@ class World(abc.ABC):
     def close(self) -> None:
         """End every process the world started; safe to call twice."""
 
-    # Split stepping so that VectorWorld can send to every world before waiting once for all of them.
+    # Split stepping so that steve1.envs.scheduler can send to every world before waiting once for all.
     def step_send(self, action: dict) -> None:
         self._pending_action = action
 

@@ -1,7 +1,7 @@
 """The quickstart's stages: the STEVE-1 recipe end to end, small, each calling the package's own parts.
 
     01_generate  mixed agents in Minetest worlds; MineCLIP embeddings computed while episodes run; per-step
-                 world state (states.jsonl) for labelling               -> episodes/
+                 world state (states.jsonl, written by the generator) for labelling -> episodes/
     02_sampling  train/val episode lists                                -> quickstart_{train,val}.txt
     03_train     goal-conditioned fine-tuning, packed hindsight relabeling -> policy.weights
     04_label     clips labelled from what happened in them, paired with MineCLIP text -> data.pkl, labels.json
@@ -20,7 +20,7 @@ import json
 
 import numpy as np
 
-from steve1.quickstart.labels import StateRecorder, attach_states, build_prior_pairs
+from steve1.quickstart.labels import build_prior_pairs
 from steve1.quickstart.runner import Stage, StageContext
 from steve1.quickstart.settings import QuickstartSettings
 from steve1.utils.atomic import atomic_write_text
@@ -52,26 +52,22 @@ def generate(ctx: StageContext) -> dict:
     episodes_dir = ctx.dir / "episodes"
     agent1, agent2, agents_note = generation_agents(s)
     embedder, mineclip_note, _ = mineclip_embedder(s)
-    recorders: list[StateRecorder] = []
-
-    def world_factory(i: int) -> StateRecorder:
-        rec = StateRecorder(_make_world(s))
-        recorders.append(rec)
-        return rec
 
     need = min_frames_for_training(s.T, s.min_btwn_goals)
     if s.episode_steps < need:
         raise ValueError(f"episode_steps {s.episode_steps} < {need} frames needed for one training sequence")
     gen = MixedAgentGenerator(
-        agent1, agent2, world_factory, embedder.embed_frames, episodes_dir, max_timesteps=s.episode_steps,
-        min_timesteps=need, switch_agent_prob=s.switch_agent_prob, perform_spin_prob=s.perform_spin_prob,
-        env_seed=None, seed=s.seed, num_worlds=s.num_worlds, world_kind=s.world,
+        agent1, agent2, lambda slot: _make_world(s), embedder.embed_frames, episodes_dir,
+        max_timesteps=s.episode_steps, min_timesteps=need, switch_agent_prob=s.switch_agent_prob,
+        perform_spin_prob=s.perform_spin_prob, env_seed=None, seed=s.seed, num_worlds=s.num_worlds,
+        world_kind=s.world,
     )
     stats = gen.run(s.num_worlds * s.episodes_per_world)
+    if stats.interrupted:  # the complete episodes are saved; the stage is not done
+        raise KeyboardInterrupt
     if len(stats.saved) < 2:
         raise RuntimeError(f"only {len(stats.saved)} episode(s) saved ({stats.discarded} discarded, see the "
                            f"messages above); training needs a train and a validation episode")
-    attach_states(stats.saved, recorders)
     return {"outputs": [str(episodes_dir)], "episodes": len(stats.saved), "frames": stats.frames,
             "discarded": stats.discarded, "agents": agents_note, "mineclip": mineclip_note}
 

@@ -13,6 +13,7 @@ A world fault (an exception from the world, or a step the world reports as recov
 `truncated` and `info["fault"]`) abandons that episode: its partial video is deleted, the world is closed
 and replaced, and the episode is run again from its seed (up to `max_retries` times) inside the program;
 the other slots carry on. Errors that say the setup is wrong (missing install, bad argument) are raised.
+The world slots, faults and retries are steve1.envs.scheduler's (shared with the data generator).
 
 Differences from the original `run_agent.py` (documented): the world is seeded *before* its reset (the
 original seeded after, so the seed only took effect at the next reset); `terminated` from the world ends
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,6 +32,7 @@ import torch
 
 from steve1.agent.agent import Steve1Agent
 from steve1.envs.base import World
+from steve1.envs.scheduler import WorldScheduler
 from steve1.eval.metrics import ProgrammaticMetrics
 from steve1.mineclip import VIDEO_FRAMES, MineClipEmbedder
 from steve1.run.video_stream import VideoStream
@@ -39,8 +40,6 @@ from steve1.utils.frames import resize_linear
 
 log = logging.getLogger("steve1.run")
 
-# Exceptions that mean the setup is wrong, not that a world crashed: never retried.
-SETUP_ERRORS = (FileNotFoundError, ImportError, TypeError, ValueError, KeyError, NotImplementedError)
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,8 @@ class EpisodeJob:
     meta: dict = field(default_factory=dict)
     video_path: Path | None = None
     overlay_prompt: bool = False  # draw the active prompt on every frame
-    attempts: int = 0
+    attempts: int = 0  # retries so far (counted by the scheduler)
+    faults: list[str] = field(default_factory=list)  # what went wrong in the earlier attempts
 
 
 @dataclass
@@ -89,7 +89,7 @@ class EpisodeResult:
     metrics: dict[str, float]
     window_embeds: np.ndarray | None  # (steps - 15, D) MineCLIP embedding of frames t-15..t, or None
     prompts: list[str]  # the active prompt label at every recorded frame
-    faults: list[str]
+    faults: list[str]  # the faults of earlier attempts (each one retried)
     wall_s: float
 
     def row(self) -> dict:
@@ -122,7 +122,6 @@ class _Slot:
         self.pending: list[np.ndarray] = []  # raw frames not yet through MineCLIP's image tower
         self.features: list[torch.Tensor] = [] if embed else None
         self.t0 = time.perf_counter()
-        self.faults: list[str] = []
 
     def goal_index(self) -> int:
         return self.job.plan.index_at(self.step)
@@ -132,6 +131,7 @@ class EpisodeRunner:
     """Runs jobs over `n_worlds` worlds made by `make_world(slot)`; calls `on_done(result)` per episode.
 
     `on_failed(job, message)` is called for an episode that still faults after `max_retries` retries.
+    The worlds, their faults and retries are steve1.envs.scheduler's; this class is what an episode records.
     """
 
     def __init__(self, agent: Steve1Agent, make_world: Callable[[int], World], cfg: RunConfig | None = None,
@@ -139,61 +139,53 @@ class EpisodeRunner:
                  on_failed: Callable[[EpisodeJob, str], None] | None = None, progress: bool = True):
         self.agent = agent
         self.n_worlds = agent.n_worlds
-        self.make_world = make_world
         self.cfg = cfg or RunConfig()
         self.on_done = on_done or (lambda result: None)
-        self.on_failed = on_failed
         self.progress = progress
-        self.worlds: list[World | None] = [None] * self.n_worlds
-        self.failures: list[tuple[str, str]] = []
+        self.scheduler = WorldScheduler(make_world, self.n_worlds, self.cfg.max_retries, on_failed)
+        self._bar = None
 
-    # ---------------------------------------------------------------- worlds
-    def _world(self, i: int) -> World:
-        if self.worlds[i] is None:
-            self.worlds[i] = self.make_world(i)
-        return self.worlds[i]
-
-    def _drop_world(self, i: int) -> None:
-        world, self.worlds[i] = self.worlds[i], None
-        if world is not None:
-            try:
-                world.close()
-            except Exception as err:  # noqa: BLE001 - a crashed world may fail to close; it is gone anyway
-                log.warning("closing a faulted world failed: %s", err)
+    @property
+    def failures(self) -> list[tuple[str, str]]:
+        return self.scheduler.failures
 
     def close(self) -> None:
-        for i in range(self.n_worlds):
-            self._drop_world(i)
+        self.scheduler.close()
 
-    # ---------------------------------------------------------------- episodes
-    def _fault(self, i: int, slot_or_job, message: str, queue: deque, keep_world: bool) -> None:
-        job = slot_or_job.job if isinstance(slot_or_job, _Slot) else slot_or_job
-        if isinstance(slot_or_job, _Slot) and slot_or_job.video is not None:
-            slot_or_job.video.discard()
-        if not keep_world:
-            self._drop_world(i)
-        job.attempts += 1
-        if job.attempts <= self.cfg.max_retries:
-            log.warning("world %d fault in episode %s (%s); retrying it (%d/%d)", i, job.key, message,
-                        job.attempts, self.cfg.max_retries)
-            queue.appendleft(job)
-        else:
-            log.error("episode %s failed after %d retries: %s", job.key, self.cfg.max_retries, message)
-            self.failures.append((job.key, message))
-            if self.on_failed is not None:
-                self.on_failed(job, message)
-
-    def _start(self, i: int, job: EpisodeJob, queue: deque) -> _Slot | None:
-        try:
-            obs, _info = self._world(i).reset(seed=job.seed)
-        except SETUP_ERRORS:
-            raise
-        except Exception as err:  # noqa: BLE001 - any other world error is a crash: retry
-            self._fault(i, job, f"reset: {type(err).__name__}: {err}", queue, keep_world=False)
-            return None
-        self.agent.reset(worlds=[i])
+    # ---------------------------------------------------------------- the scheduler's task
+    def start(self, slot: int, job: EpisodeJob, world: World, obs: dict, info: dict) -> _Slot:
+        self.agent.reset(worlds=[slot])
         return _Slot(job, obs, self.cfg, self.cfg.embedder is not None)
 
+    def act(self, slots: list[int], states: list[_Slot]) -> list[dict]:
+        if any(s.features is not None and len(s.pending) >= VIDEO_FRAMES for s in states):
+            self._embed_pending(states)
+        goals = np.stack([s.job.plan.embeds[s.goal_index()] for s in states])  # (b, D)
+        return self.agent.act([s.obs for s in states], goals, worlds=slots,
+                              cond_scale=[s.job.cond_scale for s in states])
+
+    def step(self, slot: int, state: _Slot, action: dict, obs: dict, reward: float, terminated: bool,
+             truncated: bool, info: dict) -> bool:
+        label = state.job.plan.labels[state.goal_index()]
+        state.step += 1
+        state.obs = obs
+        state.metrics.update(obs)
+        self._record(state, obs, label)
+        if self._bar is not None:
+            self._bar.update(1)
+        if state.step >= state.job.n_steps or terminated:
+            self._finish(state)
+            return True
+        return False
+
+    def abandon(self, slot: int, state: _Slot, message: str) -> None:
+        if state.video is not None:
+            state.video.discard()
+
+    def stop(self, slot: int, state: _Slot, error: BaseException) -> None:
+        self.abandon(slot, state, str(error))
+
+    # ---------------------------------------------------------------- recording
     def _record(self, slot: _Slot, obs: dict, label: str) -> None:
         """Keep the frame after a step, labelled with the prompt that step was taken for."""
         pov = obs["pov"]
@@ -227,77 +219,20 @@ class EpisodeRunner:
             if feats is not None and feats.shape[0] >= VIDEO_FRAMES:
                 window_embeds = self.cfg.embedder.pool_windows(feats).cpu().numpy()
         result = EpisodeResult(slot.job, slot.step, slot.metrics.results()[0], window_embeds, slot.prompts,
-                               slot.faults, time.perf_counter() - slot.t0)
+                               list(slot.job.faults), time.perf_counter() - slot.t0)
         self.on_done(result)  # results are written before the video appears (the video marks "done")
         if slot.video is not None:
             slot.video.finish()
 
     def run(self, jobs: Sequence[EpisodeJob]) -> list[tuple[str, str]]:
         """Run every job; returns the (key, message) of episodes that failed after their retries."""
-        keys = [j.key for j in jobs]
-        if len(set(keys)) != len(keys):
-            repeated = sorted({k for k in keys if keys.count(k) > 1})  # error path only
-            raise ValueError(f"episode keys must be unique; repeated: {repeated[:5]} (give each job its own)")
-        queue: deque[EpisodeJob] = deque(jobs)
-        slots: list[_Slot | None] = [None] * self.n_worlds
         total = sum(j.n_steps for j in jobs)
-        bar = None
         if self.progress and total:
             from tqdm import tqdm
-            bar = tqdm(total=total, unit="step", desc="episodes")
+            self._bar = tqdm(total=total, unit="step", desc="episodes")
         try:
-            while queue or any(s is not None for s in slots):
-                for i in range(self.n_worlds):
-                    while slots[i] is None and queue:
-                        slots[i] = self._start(i, queue.popleft(), queue)
-                busy = [i for i in range(self.n_worlds) if slots[i] is not None]
-                if not busy:
-                    continue
-                goals = np.stack([slots[i].job.plan.embeds[slots[i].goal_index()] for i in busy])  # (b, D)
-                actions = self.agent.act([slots[i].obs for i in busy], goals, worlds=busy,
-                                         cond_scale=[slots[i].job.cond_scale for i in busy])
-                sent = []
-                for i, action in zip(busy, actions, strict=True):
-                    try:
-                        self.worlds[i].step_send(action)
-                        sent.append(i)
-                    except SETUP_ERRORS:
-                        raise
-                    except Exception as err:  # noqa: BLE001
-                        self._fault(i, slots[i], f"step: {type(err).__name__}: {err}", queue, False)
-                        slots[i] = None
-                for i in sent:
-                    slot = slots[i]
-                    try:
-                        obs, _reward, terminated, truncated, info = self.worlds[i].step_wait()
-                    except SETUP_ERRORS:
-                        raise
-                    except Exception as err:  # noqa: BLE001
-                        self._fault(i, slot, f"step: {type(err).__name__}: {err}", queue, False)
-                        slots[i] = None
-                        continue
-                    if truncated and (info or {}).get("fault"):
-                        # the world restarted itself: the episode is broken, but the world can be reused
-                        self._fault(i, slot, f"step: {info['fault']}", queue, keep_world=True)
-                        slots[i] = None
-                        continue
-                    label = slot.job.plan.labels[slot.goal_index()]
-                    slot.step += 1
-                    slot.obs = obs
-                    slot.metrics.update(obs)
-                    self._record(slot, obs, label)
-                    if bar is not None:
-                        bar.update(1)
-                    if slot.step >= slot.job.n_steps or terminated:
-                        self._finish(slot)
-                        slots[i] = None
-                live = [s for s in slots if s is not None]
-                if any(len(s.pending) >= VIDEO_FRAMES for s in live):
-                    self._embed_pending(live)
+            return self.scheduler.run(jobs, self)
         finally:
-            for s in slots:
-                if s is not None and s.video is not None:
-                    s.video.discard()
-            if bar is not None:
-                bar.close()
-        return self.failures
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
