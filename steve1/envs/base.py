@@ -71,7 +71,8 @@ class World(gymnasium.Env, abc.ABC):
         """Start an episode in a fresh world. `seed` picks it (same seed, same terrain and spawn; None: a
         random one unless the world was made with a seed). fresh_world=False (also as
         options={"fresh_world": False}) re-spawns in the running world instead, where the world can (faster;
-        the world's changes stay)."""
+        the world's changes stay). Subclasses call super().reset(seed=seed) first (seeds `np_random`)."""
+        super().reset(seed=seed)
 
     @abc.abstractmethod
     def step(self, action: dict) -> StepResult:

@@ -492,6 +492,13 @@ class MinetestWorld(World):
         self._wait_for_fresh_state()
         return self._observe()[0]
 
+    def set_node(self, node: str, offset: tuple[int, int, int] = (0, 0, 0)) -> dict:
+        """Put a Minetest node (e.g. 'default:water_source') at `offset` (x, y, z) from the node the
+        player's feet are in (tests, setups); returns the info entries (senses) once the mod reported."""
+        self._command("set_node", node=str(node), offset=[int(v) for v in offset])
+        self._wait_for_fresh_state()
+        return self._observe()[1]
+
     def close(self) -> None:
         if self._closed:
             return

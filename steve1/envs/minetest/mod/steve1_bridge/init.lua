@@ -19,6 +19,12 @@ local last_cmd_id = 0
 local last_cmd_text = ""
 local last_look_text = ""
 local look_seq = 0  -- seq of the last look command applied
+-- After set_look the client takes a few frames to turn, and meanwhile its position packets still carry the
+-- old look, which the server takes over: for LOOK_PENDING_S after a look command the state reports the
+-- commanded look (what the view is turning to), after that what the client reports.
+local LOOK_PENDING_S = 1.0
+local PITCH_LIMIT = math.rad(89.5)  -- the client's camera stops there (MineRL's at 90)
+local look_pending = nil  -- {yaw, pitch, until_game_time}
 local arena_ready = 0  -- id of the last arena command whose blocks are placed
 local spawn_pos = nil
 local HOTBAR_SLOTS = 9  -- MineRL's hotbar (Minetest Game shows 8)
@@ -52,6 +58,7 @@ local function clear_inventory(player)
 end
 
 local function place_player(player, pos, yaw, pitch)
+	look_pending = {yaw = yaw, pitch = pitch, until_t = game_time + LOOK_PENDING_S}
 	player:set_pos(pos)
 	player:set_look_horizontal(yaw)
 	player:set_look_vertical(pitch)
@@ -115,6 +122,11 @@ local function run_command(cmd)
 		build_arena(c, cmd.id)
 	elseif cmd.op == "give" then
 		player:get_inventory():add_item("main", ItemStack({name = cmd.item, count = cmd.count or 1}))
+	elseif cmd.op == "set_node" then
+		-- cmd.offset {x, y, z} from the node the player's feet are in
+		local c = vector.round(player:get_pos())
+		local o = cmd.offset or {0, 0, 0}
+		minetest.set_node({x = c.x + o[1], y = c.y + o[2], z = c.z + o[3]}, {name = cmd.node})
 	elseif cmd.op == "set_look" then
 		player:set_look_horizontal(cmd.yaw)
 		player:set_look_vertical(cmd.pitch)
@@ -161,12 +173,10 @@ local function poll_look(player)
 	end
 	last_look_text = text
 	look_seq = look.seq
-	if look.yaw ~= player:get_look_horizontal() then
-		player:set_look_horizontal(look.yaw)
-	end
-	if look.pitch ~= player:get_look_vertical() then
-		player:set_look_vertical(look.pitch)
-	end
+	player:set_look_horizontal(look.yaw)
+	player:set_look_vertical(look.pitch)
+	local pitch = math.max(-PITCH_LIMIT, math.min(PITCH_LIMIT, look.pitch))
+	look_pending = {yaw = look.yaw, pitch = pitch, until_t = game_time + LOOK_PENDING_S}
 end
 
 local function node_is_water(pos)
@@ -191,8 +201,12 @@ local function write_state()
 		local pos = player:get_pos()
 		state.joined = true
 		state.pos = {pos.x, pos.y, pos.z}
-		state.yaw = player:get_look_horizontal()
-		state.pitch = player:get_look_vertical()
+		if look_pending and game_time >= look_pending.until_t then
+			look_pending = nil
+		end
+		state.yaw = look_pending and look_pending.yaw or player:get_look_horizontal()
+		state.pitch = look_pending and look_pending.pitch or player:get_look_vertical()
+		state.look_pending = look_pending ~= nil
 		state.hp = player:get_hp()
 		state.breath = player:get_breath()
 		state.inv = inventory_counts(player)
