@@ -282,7 +282,7 @@ def test_fast_world_renders_its_size_and_passes_gymnasiums_env_checker():
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             check_env(fast)
-        # Advice, not faults: gymnasium warns about every Python float/int (steve1's scalars, which its Box(())
+        # Advice, not faults: gymnasium warns about each Python float/int (steve1's scalars, which its Box(())
         # spaces contain) and recommends a [-1, 1] Box where MineRL's camera is (-180, 180) degrees.
         advice = ("Casting input x to numpy array", "we recommend using a symmetric and normalized space")
         other = [str(w.message) for w in caught if not any(a in str(w.message) for a in advice)]
