@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resolution", type=_resolution, help="render size WIDTHxHEIGHT (Minetest)")
     parser.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
                         help="a minetest.conf setting for every world (repeatable)")
+    parser.add_argument("--render-threads", type=int, help="llvmpipe rasterizer threads per game "
+                        "(LP_NUM_THREADS; 0: in the game's thread)")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
@@ -94,6 +96,8 @@ def main(argv: list[str] | None = None) -> None:
         kwargs = {"pace": not args.no_pace, "fast": args.fast, "settings": dict(args.set)}
         if args.resolution:
             kwargs["resolution"] = args.resolution
+        if args.render_threads is not None:
+            kwargs["render_threads"] = args.render_threads
     elif args.fast or args.resolution or args.set:
         parser.error("--fast, --resolution and --set are for --world minetest")
     rng = np.random.default_rng(0)

@@ -100,6 +100,13 @@ def test_observations_and_infos_conform_to_the_spaces(world, first):
     assert isinstance(info["senses"], dict) and isinstance(info["senses"]["in_water"], bool)
 
 
+def test_held_keys_do_not_auto_repeat(world, first):
+    from Xlib import X
+
+    # a held key stays one press across steps: the display's auto-repeat is off (a repeat is release+press)
+    assert world._input.display.get_keyboard_control().global_auto_repeat == X.AutoRepeatModeOff
+
+
 def test_200_steps_run(world, first):
     rng = np.random.default_rng(0)
     start = time.monotonic()

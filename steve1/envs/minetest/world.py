@@ -55,6 +55,8 @@ FAST_SETTINGS = {
     "smooth_lighting": False,
     "enable_particles": False,
     "client_mapblock_limit": 1500,
+    "fps_max": 24,  # a new frame every 42 ms: one in every 50 ms step, with room for jitter, and no more
+    "fps_max_unfocused": 24,
 }
 SPEC = EnvSpec("steve1/Minetest-v0", entry_point="steve1.envs.minetest:MinetestWorld", nondeterministic=True)
 
@@ -211,7 +213,7 @@ class MinetestWorld(World):
         self._world_dir = self._new_world_dir()
         config = self._write_config(seed)
         env = dict(os.environ, DISPLAY=self._display_name, HOME=str(self._root))
-        if self.render_threads:
+        if self.render_threads is not None:  # llvmpipe's rasterizer threads; 0: in the game's own thread
             env["LP_NUM_THREADS"] = str(self.render_threads)
         log = self._root / "game.log"
         self._procs["game"] = processes.spawn(
