@@ -58,6 +58,7 @@ FAST_SETTINGS = {
     "fps_max": 24,  # a new frame every 42 ms: one in every 50 ms step, with room for jitter, and no more
     "fps_max_unfocused": 24,
 }
+FAST_RENDER_THREADS = 0  # llvmpipe rasterizes in the game's own thread: no thread hand-offs on busy cores
 SPEC = EnvSpec("steve1/Minetest-v0", entry_point="steve1.envs.minetest:MinetestWorld", nondeterministic=True)
 
 
@@ -110,11 +111,11 @@ class MinetestWorld(World):
     20 per second, and an agent slower than that sees more game time per step (`info["game_time"]`).
 
     A Gymnasium env (spec SPEC, nondeterministic: the game runs in real time). `resolution=(W, H)` renders
-    the window at that size (pov (H, W, 3)); `fast=True` takes FAST_SETTINGS and, unless `resolution` is
-    given, FAST_RESOLUTION; `settings` overrides any minetest.conf key. `fresh_world` is what reset() does
-    when neither its argument nor options={"fresh_world": ...} says. Every info carries `senses`: the
-    mod's senses table plus `in_water` (head or feet in water), and `other_items`: held items outside
-    INVENTORY_ITEMS."""
+    the window at that size (pov (H, W, 3)); `fast=True` takes FAST_SETTINGS, FAST_RENDER_THREADS and,
+    unless `resolution` is given, FAST_RESOLUTION; `settings` overrides any minetest.conf key.
+    `fresh_world` is what reset() does when neither its argument nor options={"fresh_world": ...} says.
+    Every info carries `senses`: the mod's senses table plus `in_water` (head or feet in water), and
+    `other_items`: held items outside INVENTORY_ITEMS."""
 
     name = "minetest"
     spec = SPEC
@@ -145,7 +146,7 @@ class MinetestWorld(World):
         self.start_timeout_s = float(start_timeout_s)
         self.hang_timeout_s = float(hang_timeout_s)
         self.command_timeout_s = float(command_timeout_s)
-        self.render_threads = render_threads
+        self.render_threads = FAST_RENDER_THREADS if fast and render_threads is None else render_threads
         self.seed: int | None = None
         self.restarts = 0
         self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
