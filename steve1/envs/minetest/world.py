@@ -191,7 +191,7 @@ class MinetestWorld(World):
         sensitivity = controls.mouse_sensitivity_for(FOV_DEGREES)
         values = {"seed": seed, "width": width, "height": height, "fov": FOV_DEGREES,
                   "mouse_sensitivity": f"{sensitivity:.6f}", "fps_max": self.fps_max,
-                  "viewing_range": self.viewing_range, "gui_scaling": f"{height / POV_HEIGHT:.4f}"}
+                  "viewing_range": self.viewing_range, "hud_scaling": f"{height / POV_HEIGHT:.4f}"}
         text = _config_text(_package_file("minetest.conf").read_text(), values, self.settings)
         path = self._root / "minetest.conf"
         path.write_text(text)
