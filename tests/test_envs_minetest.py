@@ -95,7 +95,8 @@ def test_reset_gives_a_minerl_shaped_observation(first):
 def test_observations_and_infos_conform_to_the_spaces(world, first):
     obs, info = first
     assert obs in world.observation_space
-    obs, _, _, _, info = world.step(world.action_space.sample() | {"inventory": 0, "ESC": 0})
+    action = world.action_space.sample() | {"inventory": 0, "ESC": 0, "camera": np.zeros(2, np.float32)}
+    obs, _, _, _, info = world.step(action)  # a random action (the turn tests come next)
     assert obs in world.observation_space and set(obs) == set(world.observation_space.spaces)
     assert isinstance(info["senses"], dict) and isinstance(info["senses"]["in_water"], bool)
 
