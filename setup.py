@@ -22,6 +22,7 @@ setup(
         "tqdm>=4.60",
         "pyyaml>=6.0",
         "python-xlib>=0.33",
+        "gymnasium>=1.0",
         "matplotlib>=3.6",
         "simple-parsing>=0.1.5",  # typed settings -> every verb's flags, --help and YAML (steve1.cli_config)
     ],

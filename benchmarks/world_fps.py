@@ -1,13 +1,21 @@
-"""Steps per second of a random agent in a world at 640x360.
+"""Steps per second of random agents in one or several worlds.
 
     python -m benchmarks.world_fps --world minetest --steps 300
+    python -m benchmarks.world_fps --world minetest --fast --steps 600
+    python -m benchmarks.world_fps --world minetest --worlds 2 --resolution 320x180 --set viewing_range=40
 
-Last line: `steps_per_s=<x> grab_ms=<ms> step_ms=<ms>`: grab_ms is reading one frame and the state
-(mean), step_ms the work of one step without the pacing sleep (mean). Minetest steps are paced to 20 per
-second of game time (MineRL's rate), so 20 is the most a paced run can show; --no-pace shows the raw rate.
-Before it: the fraction of steps that saw a frame the game had not shown before (1.0 when the game renders
-at least 20 frames/s), the CPU the game and the virtual display used (in cores), the CPU per distinct frame,
-and the machine's load (other work on the same cores).
+One world at the default size (no --fast/--worlds/--resolution), last line:
+`steps_per_s=<x> grab_ms=<ms> step_ms=<ms>`: grab_ms is reading one frame and the state (mean), step_ms the
+work of one step without the pacing sleep (mean). Minetest steps are paced to 20 per second of game time
+(MineRL's rate), so 20 is the most a paced run can show; --no-pace shows the raw rate. Before it: the
+fraction of steps that saw a frame the game had not shown before (1.0 when the game renders at least 20
+frames/s), the CPU the game and the virtual display used (in cores), the CPU per distinct frame, and the
+machine's load (other work on the same cores).
+
+Several worlds (--worlds N, or --fast: FAST_WORLDS worlds with the world's fast preset and render size)
+step together, every action sent first and then every result waited for (World.step_send/step_wait);
+--steps is per world. Last line: `worlds=<n> resolution=<WxH> steps_per_s=<aggregate>
+new_frame_per_step=<mean over worlds>`.
 """
 from __future__ import annotations
 
@@ -22,6 +30,7 @@ from steve1.envs import make_world
 from steve1.spaces import BUTTON_KEYS, CAMERA_KEY
 
 RARE_BUTTONS = ("ESC", "inventory", "drop")  # a random agent that toggles the inventory sees mostly the GUI
+FAST_WORLDS = 4  # Minetest worlds that two CPU cores step at 20 per second each with --fast (BENCHMARKS.md)
 
 
 def random_action(rng: np.random.Generator) -> dict:
@@ -45,42 +54,96 @@ def _cpu_s(pids) -> float:
     return total
 
 
+def _resolution(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--resolution must be WxH (320x180), not {text!r}") from None
+    return width, height
+
+
+def _setting(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"--set must be KEY=VALUE (a minetest.conf setting); got {text!r}")
+    return key.strip(), value.strip()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="minetest", help="minetest, minerl or minestudio")
-    parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--steps", type=int, default=300, help="steps per world")
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--no-pace", action="store_true", help="do not pace steps to 20 per second")
+    parser.add_argument("--fast", action="store_true", help="the worlds, render size and settings best on "
+                        "two cores (Minetest)")
+    parser.add_argument("--worlds", type=int, help="worlds stepped together (default 1, --fast: "
+                        f"{FAST_WORLDS})")
+    parser.add_argument("--resolution", type=_resolution, help="render size WIDTHxHEIGHT (Minetest)")
+    parser.add_argument("--set", type=_setting, action="append", default=[], metavar="KEY=VALUE",
+                        help="a minetest.conf setting for every world (repeatable)")
+    parser.add_argument("--render-threads", type=int, help="llvmpipe rasterizer threads per game "
+                        "(LP_NUM_THREADS; 0: in the game's thread)")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
-    kwargs = {"pace": not args.no_pace} if args.world == "minetest" else {}
+    if args.worlds is not None and args.worlds < 1:
+        parser.error("--worlds must be at least 1")
+    several = args.fast or args.worlds is not None or args.resolution is not None
+    n_worlds = args.worlds or (FAST_WORLDS if args.fast else 1)
+    kwargs = {}
+    if args.world == "minetest":
+        kwargs = {"pace": not args.no_pace, "fast": args.fast, "settings": dict(args.set)}
+        if args.resolution:
+            kwargs["resolution"] = args.resolution
+        if args.render_threads is not None:
+            kwargs["render_threads"] = args.render_threads
+    elif args.fast or args.resolution or args.set:
+        parser.error("--fast, --resolution and --set are for --world minetest")
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
-    with make_world(args.world, **kwargs) as world:
-        obs, info = world.reset(seed=args.seed)
-        print(f"world={args.world} reset_s={time.perf_counter() - t0:.1f} pov={obs['pov'].shape}")
-        pids = {k: p for k, p in getattr(world, "pids", {}).items() if p}  # game, xvfb
-        cpu0 = {k: _cpu_s([p]) for k, p in pids.items()}
-        grab, work, frames, faults = [], [], set(), 0
+    worlds = []
+    try:
+        for _ in range(n_worlds):
+            worlds.append(make_world(args.world, **kwargs))
+        for i, world in enumerate(worlds):
+            obs, info = world.reset(seed=args.seed + i)
+        height, width = obs["pov"].shape[:2]
+        print(f"world={args.world} worlds={n_worlds} reset_s={time.perf_counter() - t0:.1f} "
+              f"pov={obs['pov'].shape}")
+        pids = [p for world in worlds for p in getattr(world, "pids", {}).values() if p]  # games, displays
+        cpu0 = _cpu_s(pids)
+        grab, work, faults = [], [], 0
+        frames = [set() for _ in worlds]
         start = time.perf_counter()
         for _ in range(args.steps):
             t = time.perf_counter()
-            obs, _, terminated, truncated, info = world.step(random_action(rng))
-            work.append(getattr(world, "timing", {}).get("step_ms", (time.perf_counter() - t) * 1e3))
-            grab.append(getattr(world, "timing", {}).get("grab_ms", 0.0))
-            frames.add(zlib.crc32(obs["pov"][::8, ::8].tobytes()))
-            faults += bool(info.get("fault"))
-            if terminated:
-                world.reset()
+            for world in worlds:
+                world.step_send(random_action(rng))
+            for i, world in enumerate(worlds):
+                obs, _, terminated, truncated, info = world.step_wait()
+                grab.append(getattr(world, "timing", {}).get("grab_ms", 0.0))
+                work.append(getattr(world, "timing", {}).get("step_ms", (time.perf_counter() - t) * 1e3))
+                frames[i].add(zlib.crc32(obs["pov"].tobytes()))
+                faults += bool(info.get("fault"))
+                if terminated:
+                    world.reset()
         elapsed = time.perf_counter() - start
-        cpu = {k: _cpu_s([p]) - cpu0[k] for k, p in pids.items()}
-    new_frames = len(frames) / args.steps
-    cores = " ".join(f"{k}_cpu_cores={v / elapsed:.2f}" for k, v in cpu.items())
-    per_frame = sum(cpu.values()) / max(len(frames), 1) * 1e3
-    print(f"new_frame_per_step={new_frames:.2f} {cores} cpu_ms_per_frame={per_frame:.1f} faults={faults} "
-          f"load_avg_1min={os.getloadavg()[0]:.1f}")
-    print(f"steps_per_s={args.steps / elapsed:.2f} grab_ms={np.mean(grab):.2f} step_ms={np.mean(work):.2f}")
+        cpu = _cpu_s(pids) - cpu0
+    finally:
+        for world in worlds:
+            world.close()
+    new_frames = float(np.mean([len(f) for f in frames])) / args.steps
+    per_frame = cpu / max(sum(len(f) for f in frames), 1) * 1e3
+    print(f"new_frame_per_step={new_frames:.2f} cpu_cores={cpu / elapsed:.2f} "
+          f"cpu_ms_per_frame={per_frame:.1f} faults={faults} load_avg_1min={os.getloadavg()[0]:.1f}")
+    if several:
+        rate = n_worlds * args.steps / elapsed
+        print(f"worlds={n_worlds} resolution={width}x{height} steps_per_s={rate:.2f} "
+              f"new_frame_per_step={new_frames:.2f}")
+    else:
+        print(f"steps_per_s={args.steps / elapsed:.2f} grab_ms={np.mean(grab):.2f} "
+              f"step_ms={np.mean(work):.2f}")
 
 
 if __name__ == "__main__":

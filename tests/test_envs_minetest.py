@@ -1,8 +1,9 @@
 """Integration tests on the real Minetest game (Debian packages minetest + xvfb), sharing one instance.
 
-Order matters inside the module (one world, like an episode): start, 200 steps, turn, arena dig + walk,
-respawn, then the faults (killed game, hung game), and last a separate process holding two worlds that is
-killed to show that nothing is left behind.
+Order matters inside the module (one world, like an episode): start, 200 steps, turns (also on a machine
+deliberately loaded), arena dig + walk, water, respawn, then the faults (killed game, hung game), a separate
+process holding two worlds that is killed to show that nothing is left behind, and last a second world at the
+fast preset's render size that Gymnasium's env checker runs through.
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import textwrap
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -19,16 +21,21 @@ import pytest
 from steve1.envs import make_world
 from steve1.envs.minetest import minetest_available
 from steve1.envs.minetest.processes import remove_stale_instance_dirs
+from steve1.envs.minetest.world import FAST_RESOLUTION
 from steve1.spaces import POV_SHAPE, noop_action
 from tests.helpers_procs import pid_alive, wait_gone
 
 pytestmark = [pytest.mark.minetest, pytest.mark.skipif(minetest_available() is not None,
                                                        reason=str(minetest_available()))]
 SEED = 12345
-# One mouse pixel turns 0.1 degrees (controls.DEGREES_PER_PIXEL); the sub-pixel remainder is carried over,
-# so a commanded turn should land within a pixel or two. 0.5 degrees (5 pixels) also allows the game's
-# float32 angles; a lost mouse motion would miss by a whole step's worth (>= 5 degrees here).
+# The world mod sets the commanded absolute look, so a turn lands exactly but for the game's float32 angles;
+# 0.5 degrees is far below what one lost step of turning would miss by (>= 5 degrees here).
 TURN_TOLERANCE_DEG = 0.5
+BUSY_LOOPS = 3  # processes spinning on the two cores while the load test turns
+# For a second after a look command the world reports the commanded look; after that what the game's client
+# says its camera shows. Settling this many steps checks the client's own camera.
+CLIENT_LOOK_STEPS = 30
+MINETEST_PITCH_LIMIT = 89.5  # the client's camera stops there (MineRL's at 90)
 
 
 def _act(**keys) -> dict:
@@ -82,6 +89,23 @@ def test_reset_gives_a_minerl_shaped_observation(first):
     assert set(obs["location_stats"]) >= {"xpos", "ypos", "zpos", "pitch", "yaw"}
     assert obs["life_stats"]["life"] == 20
     assert obs["inventory"]["dirt"] == 0 and "oak_log" in obs["inventory"]
+    assert info["senses"]["in_water"] is False  # spawn is on land
+
+
+def test_observations_and_infos_conform_to_the_spaces(world, first):
+    obs, info = first
+    assert obs in world.observation_space
+    action = world.action_space.sample() | {"inventory": 0, "ESC": 0, "camera": np.zeros(2, np.float32)}
+    obs, _, _, _, info = world.step(action)  # a random action (the turn tests come next)
+    assert obs in world.observation_space and set(obs) == set(world.observation_space.spaces)
+    assert isinstance(info["senses"], dict) and isinstance(info["senses"]["in_water"], bool)
+
+
+def test_held_keys_do_not_auto_repeat(world, first):
+    from Xlib import X
+
+    # a held key stays one press across steps: the display's auto-repeat is off (a repeat is release+press)
+    assert world._input.display.get_keyboard_control().global_auto_repeat == X.AutoRepeatModeOff
 
 
 def test_200_steps_run(world, first):
@@ -99,17 +123,46 @@ def test_200_steps_run(world, first):
 
 
 def test_commanded_turn_changes_yaw_and_pitch_by_that_many_degrees(world, first):
-    before = _settle(world)["location_stats"]
+    before = _settle(world, CLIENT_LOOK_STEPS)["location_stats"]
     for _ in range(3):
         world.step(_act(camera=np.array([0.0, 15.0])))  # 45 degrees to the right
     world.step(_act(camera=np.array([-12.5, 0.0])))  # look up 12.5 degrees
-    after = _settle(world)["location_stats"]
+    after = _settle(world, CLIENT_LOOK_STEPS)["location_stats"]
     yaw_change = (after["yaw"] - before["yaw"] + 180) % 360 - 180
     assert yaw_change == pytest.approx(45.0, abs=TURN_TOLERANCE_DEG)
     assert after["pitch"] - before["pitch"] == pytest.approx(-12.5, abs=TURN_TOLERANCE_DEG)
-    world.step(_act(camera=np.array([12.5, -200.0])))  # a large turn is split into several motions
-    final = _settle(world)["location_stats"]
+    world.step(_act(camera=np.array([12.5, -200.0])))  # a large turn
+    final = _settle(world, CLIENT_LOOK_STEPS)["location_stats"]
     assert (final["yaw"] - after["yaw"] + 180) % 360 - 180 == pytest.approx(160.0, abs=TURN_TOLERANCE_DEG)
+
+
+def _busy_loops(n: int) -> list[subprocess.Popen]:
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
+def test_turns_are_exact_on_a_deliberately_loaded_machine(world, first):
+    busy = _busy_loops(BUSY_LOOPS)
+    try:
+        before = _settle(world, CLIENT_LOOK_STEPS)["location_stats"]
+        turns = [(0.0, 170.0), (-20.0, -95.5), (7.25, 33.3), (0.0, -180.0), (-5.0, 12.0)] * 3
+        for pitch, yaw in turns:  # one turn per step, no settling in between
+            world.step(_act(camera=np.array([pitch, yaw], np.float32)))
+        after = _settle(world, CLIENT_LOOK_STEPS)["location_stats"]
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+    want_yaw = sum(yaw for _, yaw in turns)
+    want_pitch = sum(pitch for pitch, _ in turns)
+    yaw_change = (after["yaw"] - before["yaw"] - want_yaw + 180) % 360 - 180  # error, wrapped
+    assert yaw_change == pytest.approx(0.0, abs=TURN_TOLERANCE_DEG)
+    assert after["pitch"] - before["pitch"] == pytest.approx(want_pitch, abs=TURN_TOLERANCE_DEG)
+    world.step(_act(camera=np.array([-want_pitch, 0.0])))  # level again
+    world.step(_act(camera=np.array([-300.0, 0.0])))  # pitch stops at straight up (-90), as in MineRL
+    up = _settle(world, CLIENT_LOOK_STEPS)["location_stats"]["pitch"]
+    assert up == pytest.approx(-MINETEST_PITCH_LIMIT, abs=0.05)
+    world.step(_act(camera=np.array([90.0, 0.0])))  # from -90, not from Minetest's -89.5: level again
+    assert _settle(world, CLIENT_LOOK_STEPS)["location_stats"]["pitch"] == pytest.approx(0.0, abs=0.05)
 
 
 def test_digging_the_dirt_block_puts_dirt_in_the_inventory_and_walking_moves(world, first):
@@ -130,6 +183,19 @@ def test_digging_the_dirt_block_puts_dirt_in_the_inventory_and_walking_moves(wor
     _settle(world, 2)
     sprint_speed = _walk(world, 24, forward=1, sprint=1)
     assert sprint_speed > 1.15 * walk_speed, (sprint_speed, walk_speed)  # the bridge mod's 1.3x sprint
+
+
+def test_in_water_is_reported_in_info(world, first):
+    world.arrange_test_arena()
+    world.set_node("default:water_source", (0, 0, 0))  # feet
+    obs, _, _, _, info = world.step(noop_action())
+    assert info["senses"]["in_water"] is True
+    world.set_node("air", (0, 0, 0))
+    for _ in range(4):  # the water flowing off the removed source takes a moment
+        obs, _, _, _, info = world.step(noop_action())
+    world.arrange_test_arena()  # clears any flowing water too
+    obs, _, _, _, info = world.step(noop_action())
+    assert info["senses"]["in_water"] is False
 
 
 def test_drop_drops_one_item_as_in_minecraft(world, first):
@@ -212,3 +278,25 @@ def test_two_worlds_side_by_side_leave_nothing_when_the_parent_is_killed(tmp_pat
     assert wait_gone(pids, 10)
     remove_stale_instance_dirs()  # what a killed parent could not clean, the next instance removes
     assert not [d for d in roots if os.path.exists(d)]
+
+
+def test_fast_world_renders_its_size_and_passes_gymnasiums_env_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    width, height = FAST_RESOLUTION
+    assert (width, height) != (640, 360)
+    with make_world("minetest", seed=SEED, fast=True, fresh_world=False) as fast:
+        assert fast.observation_space["pov"].shape == (height, width, 3)
+        obs, info = fast.reset(seed=SEED)
+        assert obs["pov"].shape == (height, width, 3) and obs["pov"].std() > 10
+        assert obs in fast.observation_space and info["senses"]["in_water"] is False
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            check_env(fast)
+        # Advice, not faults: gymnasium warns about each Python float/int (steve1's scalars, which its Box(())
+        # spaces contain) and recommends a [-1, 1] Box where MineRL's camera is (-180, 180) degrees.
+        advice = ("Casting input x to numpy array", "we recommend using a symmetric and normalized space")
+        other = [str(w.message) for w in caught if not any(a in str(w.message) for a in advice)]
+        assert not other, other
+        obs, info = fast.reset(options={"fresh_world": False})
+        assert not info["fresh_world"]

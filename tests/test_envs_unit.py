@@ -12,13 +12,16 @@ import time
 import numpy as np
 import pytest
 
-from steve1.envs import World, WorldScheduler, make_world
-from steve1.envs.base import make_observation
+from steve1.envs import World, WorldScheduler, base, make_world
+from steve1.envs.base import INVENTORY_ITEMS, fixed_inventory, make_observation
 from steve1.envs.items import TRACKED_ITEMS, to_minerl_inventory
 from steve1.envs.minerl_world import MINERL_INSTALL_HINT, full_action, standard_observation
 from steve1.envs.minetest import controls, processes
 from steve1.envs.minetest.display import FrameBuffer
-from steve1.spaces import ACTION_KEYS, BUTTON_KEYS, noop_action
+from steve1.envs.minetest.world import FAST_SETTINGS, _config_text, _minerl_angles
+from steve1.mineclip.preprocess import preprocess_frames
+from steve1.spaces import ACTION_KEYS, BUTTON_KEYS, noop_action, validate_action
+from steve1.vpt.preprocess import resize_pov
 from tests.helpers_procs import pid_alive, wait_gone
 
 
@@ -55,6 +58,76 @@ def test_camera_pixels_carry_the_remainder():
     for _ in range(10):
         total += to_px([0.0, 0.03])  # 0.3 px each: rounding alone would send nothing
     assert total[0] == 3
+
+
+def test_commanded_look_adds_camera_actions_exactly_and_clamps_pitch_like_minerl():
+    look = controls.Look()
+    for _ in range(7):
+        look.turn([0.0, -200.0])  # 7 x -200 = -1400 = -320 (mod 360) = +40
+    assert look.yaw == pytest.approx(40.0, abs=1e-9)
+    look.turn(np.array([-12.5, 0.0], np.float32))
+    assert look.pitch == -12.5
+    look.turn([500.0, 0.0])
+    assert look.pitch == controls.PITCH_LIMIT_DEGREES == 90.0  # clamped, as MineRL
+    look.turn([-200.0, 0.0])
+    assert look.pitch == -90.0
+    look.set(10.0, 180.0)
+    assert look.degrees() == (10.0, -180.0)  # yaw kept in [-180, 180)
+
+
+def test_commanded_look_in_minetest_radians_reads_back_as_the_same_minerl_angles():
+    look = controls.Look()
+    for pitch, yaw in ((0.0, 0.0), (30.0, 90.0), (-45.0, -135.5), (89.0, 179.0)):
+        look.set(pitch, yaw)
+        mt_yaw, mt_pitch = look.minetest_radians()
+        assert 0 <= mt_yaw < 2 * np.pi
+        assert _minerl_angles({"yaw": mt_yaw, "pitch": mt_pitch}) == pytest.approx((pitch, yaw), abs=1e-9)
+    look.set(0.0, 90.0)  # turning right is clockwise seen from above; Minetest's yaw grows counter-clockwise
+    assert look.minetest_radians()[0] == pytest.approx(1.5 * np.pi)
+
+
+def test_config_text_fills_placeholders_and_overrides_settings():
+    template = "a = {x}\nviewing_range = {vr}\n# smooth_lighting = comment\nsmooth_lighting = true\n"
+    text = _config_text(template, {"x": 1, "vr": 80}, {"smooth_lighting": False, "viewing_range": 40,
+                                                          "client_mapblock_limit": 1500})
+    assert text.splitlines() == ["a = 1", "viewing_range = 40", "# smooth_lighting = comment",
+                                 "smooth_lighting = false", "client_mapblock_limit = 1500"]
+    assert set(FAST_SETTINGS) & {"mg_name", "fixed_map_seed"} == set()  # the fast preset keeps the terrain
+
+
+def test_action_space_is_minerls_and_its_samples_are_valid_actions():
+    space = base.action_space()
+    assert set(space.spaces) == set(ACTION_KEYS) and len(space.spaces) == 24
+    assert all(space[key].n == 2 for key in BUTTON_KEYS)
+    camera = space["camera"]
+    assert camera.shape == (2,) and camera.low.min() == -180 and camera.high.max() == 180
+    assert noop_action() in space
+    space.seed(0)
+    for _ in range(5):
+        sample = space.sample()
+        validate_action(sample)
+        keys, _ = controls.pressed_inputs(sample)  # numpy ints work as buttons
+        assert keys == {controls.KEY_FOR_BUTTON[k] for k in controls.KEY_FOR_BUTTON if sample[k]}
+
+
+def test_observations_conform_to_the_observation_space():
+    space = base.observation_space(144, 256)
+    assert space["pov"].shape == (144, 256, 3) and space["pov"].dtype == np.uint8
+    assert set(space["inventory"].spaces) == set(INVENTORY_ITEMS) >= {"oak_log", "dirt", "wheat_seeds"}
+    inventory, other = fixed_inventory({"dirt": 3, "oak_log": 1, "mymod:thing": 2})
+    assert inventory["dirt"] == 3 and "mymod:thing" not in inventory and other == {"mymod:thing": 2}
+    obs = make_observation(np.zeros((144, 256, 3), np.uint8), inventory, (1.0, 2.0, 3.0), 12.5, -170.0, 20)
+    assert obs in space
+    assert obs not in base.observation_space()  # another render size
+    assert make_observation(np.zeros((144, 256, 3), np.uint8), inventory, (0, 0, 0), 95.0, 0, 20) not in space
+    assert {**obs, "inventory": {"dirt": 1}} not in space  # every item of the fixed list, always
+
+
+@pytest.mark.parametrize("hw", [(144, 256), (180, 320), (720, 1280)])
+def test_frames_of_any_render_size_go_through_the_agent_and_mineclip_preprocessing(hw):
+    frames = np.random.default_rng(0).integers(0, 256, (2, *hw, 3), dtype=np.uint8)
+    assert resize_pov(frames).shape == (2, 128, 128, 3)
+    assert tuple(preprocess_frames(frames).shape) == (2, 3, 160, 256)
 
 
 def test_room_to_edge():

@@ -1,28 +1,78 @@
-"""The one interface every world speaks: Gymnasium-style reset/step/close with MineRL 1.0 shaped data.
+"""The one interface every world speaks: a Gymnasium env with MineRL 1.0 shaped data.
 
-Observation: `pov` (360, 640, 3) uint8 RGB, `inventory` {MineRL item name: count}, `location_stats`
-{xpos, ypos, zpos, pitch, yaw} (degrees; positive pitch looks down, yaw grows turning right), `life_stats`
-{life}. Action: the 24-key MineRL dict (steve1.spaces). `info` carries fault and restart reports.
+Observation (`observation_space`): `pov` (H, W, 3) uint8 RGB (MineRL: 360x640), `inventory` {MineRL item
+name: count} over the fixed list INVENTORY_ITEMS, `location_stats` {xpos, ypos, zpos, pitch, yaw} (degrees;
+positive pitch looks down, yaw grows turning right), `life_stats` {life}. The scalars are plain Python
+ints and floats (as everywhere in steve1), which the Box(shape=()) spaces contain. Action
+(`action_space`): the 24-key MineRL dict (steve1.spaces), buttons Discrete(2), camera Box(-180, 180, (2,)).
+`info` carries fault and restart reports.
 """
 from __future__ import annotations
 
 import abc
 
+import gymnasium
 import numpy as np
+from gymnasium import spaces
+
+from steve1.envs.items import MINETEST_TO_MINERL, TRACKED_ITEMS
+from steve1.spaces import BUTTON_KEYS, CAMERA_KEY, CAMERA_LIMIT_DEGREES, POV_HEIGHT, POV_WIDTH
 
 StepResult = tuple[dict, float, bool, bool, dict]  # obs, reward, terminated, truncated, info
 
+INVENTORY_ITEMS = tuple(sorted(set(MINETEST_TO_MINERL.values()) | set(TRACKED_ITEMS)))  # obs["inventory"]
+MAX_ITEM_COUNT = 2**31 - 1
+MAP_LIMIT = 31000.0  # Minetest's world edge (blocks); Minecraft's is larger, but no episode walks that far
+MAX_LIFE = 20.0  # Minecraft's and Minetest Game's full health
+LOCATION_KEYS = ("xpos", "ypos", "zpos", "pitch", "yaw")
 
-class World(abc.ABC):
+
+def action_space() -> spaces.Dict:
+    """MineRL 1.0 HumanSurvival's action space: 23 buttons Discrete(2) and camera (pitch, yaw) degrees."""
+    camera = spaces.Box(-CAMERA_LIMIT_DEGREES, CAMERA_LIMIT_DEGREES, (2,), np.float32)
+    return spaces.Dict({**{key: spaces.Discrete(2) for key in BUTTON_KEYS}, CAMERA_KEY: camera})
+
+
+def _scalar(low: float, high: float, dtype=np.float64) -> spaces.Box:
+    return spaces.Box(low, high, (), dtype)
+
+
+def observation_space(height: int = POV_HEIGHT, width: int = POV_WIDTH) -> spaces.Dict:
+    """The observation space of a world rendering (height, width) frames."""
+    return spaces.Dict({
+        "pov": spaces.Box(0, 255, (height, width, 3), np.uint8),
+        "inventory": spaces.Dict({name: _scalar(0, MAX_ITEM_COUNT, np.int64) for name in INVENTORY_ITEMS}),
+        "location_stats": spaces.Dict({
+            "xpos": _scalar(-MAP_LIMIT, MAP_LIMIT), "ypos": _scalar(-MAP_LIMIT, MAP_LIMIT),
+            "zpos": _scalar(-MAP_LIMIT, MAP_LIMIT), "pitch": _scalar(-90.0, 90.0),
+            "yaw": _scalar(-180.0, 180.0)}),
+        "life_stats": spaces.Dict({"life": _scalar(0.0, MAX_LIFE)}),
+    })
+
+
+def fixed_inventory(counts: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """{MineRL name: count} -> (counts over exactly INVENTORY_ITEMS, the other items held)."""
+    inventory = {name: int(counts.get(name, 0)) for name in INVENTORY_ITEMS}
+    other = {name: int(n) for name, n in counts.items() if name not in inventory and n > 0}
+    return inventory, other
+
+
+class World(gymnasium.Env, abc.ABC):
     """A world an agent acts in; use as a context manager so that it is always closed."""
 
     name = "world"
+    metadata = {"render_modes": []}
+    action_space = action_space()
+    observation_space = observation_space()
 
     @abc.abstractmethod
-    def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None,
+              fresh_world: bool | None = None) -> tuple[dict, dict]:
         """Start an episode in a fresh world. `seed` picks it (same seed, same terrain and spawn; None: a
-        random one unless the world was made with a seed). fresh_world=False re-spawns in the running world
-        instead, where the world can (faster; the world's changes stay)."""
+        random one unless the world was made with a seed). fresh_world=False (also as
+        options={"fresh_world": False}) re-spawns in the running world instead, where the world can (faster;
+        the world's changes stay). Subclasses call super().reset(seed=seed) first (seeds `np_random`)."""
+        super().reset(seed=seed)
 
     @abc.abstractmethod
     def step(self, action: dict) -> StepResult:

@@ -95,7 +95,8 @@ class MineRLWorld(World):
         self._env = self._make()
         self._finalizer = weakref.finalize(self, _close_quietly, self._env)  # closed even if forgotten
 
-    def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None,
+              fresh_world: bool | None = None) -> tuple[dict, dict]:
         if self._env is None:
             raise RuntimeError("this world is closed; make a new one")
         if seed is not None:
@@ -154,7 +155,8 @@ class MineStudioWorld(World):
     def _obs(self, info: dict) -> dict:
         return standard_observation(info)  # MineStudio copies MineRL's full observation into info
 
-    def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None,
+              fresh_world: bool | None = None) -> tuple[dict, dict]:
         if self._sim is None:
             raise RuntimeError("this world is closed; make a new one")
         if seed is not None:

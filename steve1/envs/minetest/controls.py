@@ -24,11 +24,37 @@ MOUSE_BUTTON_FOR_BUTTON = {"attack": 1, "use": 3}  # left: dig/punch, right: pla
 UNMAPPED_BUTTONS = ("pickItem", "swapHands")
 ESCAPE_KEYSYM = "Escape"
 
+PITCH_LIMIT_DEGREES = 90.0  # MineRL clamps the pitch to [-90, 90]
+
+
+class Look:
+    """The commanded absolute look in MineRL degrees: pitch (down positive, clamped to [-90, 90] as in
+    MineRL) and yaw (grows turning right, kept in [-180, 180)). Camera actions add to it exactly."""
+
+    def __init__(self):
+        self.pitch, self.yaw = 0.0, 0.0
+
+    def set(self, pitch: float, yaw: float) -> None:
+        self.pitch = float(np.clip(pitch, -PITCH_LIMIT_DEGREES, PITCH_LIMIT_DEGREES))
+        self.yaw = (float(yaw) + 180.0) % 360.0 - 180.0
+
+    def turn(self, camera) -> None:
+        """Add a MineRL camera action (pitch, yaw) degrees."""
+        d_pitch, d_yaw = (float(v) for v in np.asarray(camera, dtype=np.float64).reshape(2))
+        self.set(self.pitch + d_pitch, self.yaw + d_yaw)
+
+    def degrees(self) -> tuple[float, float]:
+        return self.pitch, self.yaw
+
+    def minetest_radians(self) -> tuple[float, float]:
+        """(yaw, pitch) in Minetest's convention: radians, yaw counter-clockwise, pitch down positive."""
+        return math.radians(-self.yaw) % (2 * math.pi), math.radians(self.pitch)
+
+
+# Mouse motion now moves only an open inventory's cursor (the camera goes through the world mod).
 # Minetest turns the view by mouse_sensitivity * tan(fov_y / 2) * 1.3763818698 degrees per pixel
 # (Game::getSensitivityScaleFactor, 1.0 at 72 degrees); we choose the sensitivity that gives this many:
 DEGREES_PER_PIXEL = 0.1
-MAX_PIXELS_PER_MOTION = (250, 150)  # (x, y) per XTest motion
-MOTION_WAIT_S = 0.5  # how long one step waits for the game to re-centre the pointer before carrying over
 
 
 def mouse_sensitivity_for(fov_degrees: float, degrees_per_pixel: float = DEGREES_PER_PIXEL) -> float:
@@ -49,10 +75,6 @@ class CameraToPixels:
         sent = np.round(wanted)
         self._remainder = wanted - sent
         return int(sent[0]), int(sent[1])
-
-    def carry(self, dx: int, dy: int) -> None:
-        """Pixels that could not be sent now go out with the next step."""
-        self._remainder += (dx, dy)
 
     def reset(self) -> None:
         self._remainder[:] = 0
@@ -78,5 +100,6 @@ def checked_action(action: dict) -> dict:
     return action
 
 
-__all__ = ["CAMERA_KEY", "CameraToPixels", "KEY_FOR_BUTTON", "MOUSE_BUTTON_FOR_BUTTON", "checked_action",
-           "mouse_sensitivity_for", "pressed_inputs", "room_to_edge"]
+__all__ = ["CAMERA_KEY", "PITCH_LIMIT_DEGREES", "CameraToPixels", "KEY_FOR_BUTTON", "Look",
+           "MOUSE_BUTTON_FOR_BUTTON", "checked_action", "mouse_sensitivity_for", "pressed_inputs",
+           "room_to_edge"]

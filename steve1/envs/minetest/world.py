@@ -2,9 +2,12 @@
 
 Each instance owns a virtual display (Xvfb, its screen a memory-mapped XWD file) and one Minetest
 client+server process (singleplayer, server bound to 127.0.0.1 on a port it picks itself), both in their
-own process groups and killed with the parent. Input goes in through XTest; a world mod (steve1_bridge)
-writes position, look angles, health and inventory to a JSON file at 20 Hz of game time and runs our
-commands (respawn, test arena). The game runs in real time; steps are paced to 20 per second.
+own process groups and killed with the parent. Keys and mouse buttons go in through XTest; the camera does
+not: Python keeps the commanded absolute look (MineRL degrees, pitch clamped to [-90, 90]) and a world mod
+(steve1_bridge) sets it every server step, so no turn is lost to a loaded machine (mouse motion is used only
+for the cursor of an open inventory). The mod also writes position, look angles, health, inventory and its
+senses to a JSON file at 20 Hz of game time and runs our commands (respawn, test arena). The game runs in
+real time; steps are paced to 20 per second.
 
 Differences from MineRL (documented, not bugs): Minetest's coordinates are left-handed (+z is north, so z
 has the opposite sign of Minecraft's); the hotbar has 8 slots in Minetest Game (hotbar.9 does nothing);
@@ -23,22 +26,40 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from gymnasium.envs.registration import EnvSpec
 
-from steve1.envs.base import StepResult, World, make_observation
+from steve1.envs.base import StepResult, World, fixed_inventory, make_observation, observation_space
 from steve1.envs.items import to_minerl_inventory
 from steve1.envs.minetest import controls, processes
 from steve1.envs.minetest.display import X_ERRORS, FrameBuffer, XInput
-from steve1.spaces import FOV_DEGREES, POV_HEIGHT, POV_WIDTH, STEPS_PER_SECOND
+from steve1.spaces import CAMERA_KEY, FOV_DEGREES, POV_HEIGHT, POV_WIDTH, STEPS_PER_SECOND
 from steve1.utils.atomic import atomic_write_text
 
 GAME_ID = "minetest"  # Debian's minetest-data ships it as games/minetest_game
 TICK_S = 1.0 / STEPS_PER_SECOND
 STATE_FILE = "steve1_state.json"
 COMMAND_FILE = "steve1_cmd.json"
+LOOK_FILE = "steve1_look.json"  # the commanded look, read by the mod every server step
 HIDE_CHAT_KEYSYM = "F2"
 STATUS_TEXT_S = 2.0  # Minetest shows "Chat hidden" for about 1.5 s after F2; wait it out on a fresh start
 INSTALL_HINT = ("the Minetest world needs the Debian packages minetest, minetest-data and xvfb: "
                 "`sudo apt-get install --no-install-recommends minetest minetest-data xvfb`")
+
+
+DEFAULT_RESOLUTION = (POV_WIDTH, POV_HEIGHT)  # (width, height): MineRL's 640x360
+# What renders fastest on two CPU cores (software GL) while the world stays the same world: the figures
+# behind each choice are in BENCHMARKS.md ("Minetest world: what each setting costs").
+FAST_RESOLUTION = (256, 144)  # (width, height), 16:9 like MineRL; the agent sees 128x128, MineCLIP 256x160
+FAST_SETTINGS = {
+    "viewing_range": 40,
+    "smooth_lighting": False,
+    "enable_particles": False,
+    "client_mapblock_limit": 1500,
+    "fps_max": 24,  # a new frame every 42 ms: one in every 50 ms step, with room for jitter, and no more
+    "fps_max_unfocused": 24,
+}
+FAST_RENDER_THREADS = 0  # llvmpipe rasterizes in the game's own thread: no thread hand-offs on busy cores
+SPEC = EnvSpec("steve1/Minetest-v0", entry_point="steve1.envs.minetest:MinetestWorld", nondeterministic=True)
 
 
 class WorldFault(RuntimeError):
@@ -58,6 +79,22 @@ def _package_file(name: str) -> Path:
     return Path(str(resources.files("steve1.envs.minetest") / name))
 
 
+def _config_text(template: str, values: dict, settings: dict) -> str:
+    """minetest.conf: the template's {braced} names filled from `values`, then each of `settings` replacing
+    the line that sets it (or appended)."""
+    for key, value in values.items():
+        template = template.replace("{" + key + "}", str(value))
+    lines = template.splitlines()
+    for key, value in settings.items():
+        text = f"{key} = {str(value).lower() if isinstance(value, bool) else value}"
+        hits = [i for i, line in enumerate(lines) if line.split("=", 1)[0].strip() == key]
+        if hits:
+            lines[hits[0]] = text
+        else:
+            lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
 def _minerl_angles(state: dict) -> tuple[float, float]:
     """Minetest (pitch, yaw) radians -> MineRL degrees: pitch down positive; yaw grows turning right."""
     pitch = math.degrees(state.get("pitch", 0.0))
@@ -71,24 +108,45 @@ class MinetestWorld(World):
     the player in the running world in about 0.1 s (inventory cleared, full health, morning; terrain changes
     stay). Faults (dead or hung game) restart the game in a new world from the same seed; the step returns
     truncated=True and `info["fault"]` says what happened. The game runs in real time: steps are paced to
-    20 per second, and an agent slower than that sees more game time per step (`info["game_time"]`)."""
+    20 per second, and an agent slower than that sees more game time per step (`info["game_time"]`).
+
+    A Gymnasium env (spec SPEC, nondeterministic: the game runs in real time). `resolution=(W, H)` renders
+    the window at that size (pov (H, W, 3)); `fast=True` takes FAST_SETTINGS, FAST_RENDER_THREADS and,
+    unless `resolution` is given, FAST_RESOLUTION; `settings` overrides any minetest.conf key.
+    `fresh_world` is what reset() does when neither its argument nor options={"fresh_world": ...} says.
+    Every info carries `senses`: the mod's senses table plus `in_water` (head or feet in water), and
+    `other_items`: held items outside INVENTORY_ITEMS."""
 
     name = "minetest"
+    spec = SPEC
 
-    def __init__(self, seed: int | None = None, *, pace: bool = True, viewing_range: int = 80,
-                 fps_max: int = 30, start_timeout_s: float = 60.0, hang_timeout_s: float = 10.0,
-                 command_timeout_s: float = 10.0, render_threads: int | None = None):
+    def __init__(self, seed: int | None = None, *, resolution: tuple[int, int] | None = None,
+                 fast: bool = False, settings: dict | None = None, pace: bool = True,
+                 viewing_range: int | None = None, fps_max: int = 30, fresh_world: bool = True,
+                 start_timeout_s: float = 60.0, hang_timeout_s: float = 10.0, command_timeout_s: float = 10.0,
+                 render_threads: int | None = None):
         problem = minetest_available()
         if problem:
             raise FileNotFoundError(problem)
+        if resolution is None:
+            resolution = FAST_RESOLUTION if fast else DEFAULT_RESOLUTION
+        width, height = (int(v) for v in resolution)
+        if not (16 <= width <= 4096 and 16 <= height <= 4096):
+            raise ValueError(f"resolution must be (width, height) between 16 and 4096, got {resolution}")
+        self.resolution = (width, height)
+        self.settings = {**(FAST_SETTINGS if fast else {}), **(settings or {})}
+        if viewing_range is not None:
+            self.settings["viewing_range"] = int(viewing_range)
+        self.viewing_range = int(self.settings.get("viewing_range", 80))
+        self.observation_space = observation_space(height, width)
         self.default_seed = seed
+        self.default_fresh_world = bool(fresh_world)
         self.pace = pace
-        self.viewing_range = int(viewing_range)
         self.fps_max = int(fps_max)
         self.start_timeout_s = float(start_timeout_s)
         self.hang_timeout_s = float(hang_timeout_s)
         self.command_timeout_s = float(command_timeout_s)
-        self.render_threads = render_threads
+        self.render_threads = FAST_RENDER_THREADS if fast and render_threads is None else render_threads
         self.seed: int | None = None
         self.restarts = 0
         self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
@@ -99,7 +157,10 @@ class MinetestWorld(World):
         self._input: XInput | None = None
         self._frames: FrameBuffer | None = None
         self._world_dir: Path | None = None
-        self._camera = controls.CameraToPixels()
+        self._camera = controls.CameraToPixels()  # inventory cursor only
+        self._look = controls.Look()  # the commanded (pitch, yaw)
+        self._look_seq = 0
+        self._look_sent: tuple | None = None
         self._held_keys: frozenset = frozenset()
         self._held_buttons: frozenset = frozenset()
         self._gui_open = False
@@ -121,18 +182,17 @@ class MinetestWorld(World):
         fbdir = self._root / "screen"
         fbdir.mkdir(exist_ok=True)
         self._procs["xvfb"], self._display_name = processes.start_xvfb(
-            POV_WIDTH, POV_HEIGHT, fbdir, self._root / "xvfb.log")
+            *self.resolution, fbdir, self._root / "xvfb.log")
         self._input = XInput(self._display_name)
         self._frames = FrameBuffer(fbdir / "Xvfb_screen0")
 
     def _write_config(self, seed: int) -> Path:
-        text = _package_file("minetest.conf").read_text()
+        width, height = self.resolution
         sensitivity = controls.mouse_sensitivity_for(FOV_DEGREES)
-        values = {"seed": seed, "width": POV_WIDTH, "height": POV_HEIGHT,
-                  "fov": FOV_DEGREES, "mouse_sensitivity": f"{sensitivity:.6f}",
-                  "fps_max": self.fps_max, "viewing_range": self.viewing_range}
-        for key, value in values.items():
-            text = text.replace("{" + key + "}", str(value))
+        values = {"seed": seed, "width": width, "height": height, "fov": FOV_DEGREES,
+                  "mouse_sensitivity": f"{sensitivity:.6f}", "fps_max": self.fps_max,
+                  "viewing_range": self.viewing_range, "hud_scaling": f"{height / POV_HEIGHT:.4f}"}
+        text = _config_text(_package_file("minetest.conf").read_text(), values, self.settings)
         path = self._root / "minetest.conf"
         path.write_text(text)
         return path
@@ -154,7 +214,7 @@ class MinetestWorld(World):
         self._world_dir = self._new_world_dir()
         config = self._write_config(seed)
         env = dict(os.environ, DISPLAY=self._display_name, HOME=str(self._root))
-        if self.render_threads:
+        if self.render_threads is not None:  # llvmpipe's rasterizer threads; 0: in the game's own thread
             env["LP_NUM_THREADS"] = str(self.render_threads)
         log = self._root / "game.log"
         self._procs["game"] = processes.spawn(
@@ -168,7 +228,7 @@ class MinetestWorld(World):
             self._check_alive()
             state = self._read_state()
             if window is None:
-                window = self._input.find_window(POV_WIDTH, POV_HEIGHT)
+                window = self._input.find_window(*self.resolution)
             if state.get("joined") and window is not None:
                 break
             if time.monotonic() > deadline:
@@ -176,9 +236,10 @@ class MinetestWorld(World):
                                  f"see {log}:\n{self._log_tail()}")
             time.sleep(0.05)
         self._input.focus(window)
-        self._input.move_absolute(POV_WIDTH // 2, POV_HEIGHT // 2)
+        self._input.move_absolute(self.resolution[0] // 2, self.resolution[1] // 2)
         self._tap(HIDE_CHAT_KEYSYM)
         self._held_keys, self._held_buttons, self._gui_open = frozenset(), frozenset(), False
+        self._look_sent = None
         time.sleep(STATUS_TEXT_S)
 
     def _stop_game(self) -> None:
@@ -257,9 +318,28 @@ class MinetestWorld(World):
             self._input.key(sym, False)
         for num in self._held_buttons:
             self._input.button(num, False)
+        if self._gui_open:
+            self._input.key(controls.ESCAPE_KEYSYM, True)
+            self._input.key(controls.ESCAPE_KEYSYM, False)
+            self._gui_open = False
         self._input.flush()
         self._held_keys, self._held_buttons = frozenset(), frozenset()
         self._camera.reset()
+
+    def _send_look(self) -> None:
+        """Write the commanded look for the mod (when it changed); it applies it on its next server step."""
+        look = self._look.minetest_radians()  # (yaw, pitch)
+        if look == self._look_sent:
+            return
+        self._look_seq += 1
+        atomic_write_text(self._world_dir / LOOK_FILE,
+                          json.dumps({"seq": self._look_seq, "yaw": look[0], "pitch": look[1]}))
+        self._look_sent = look
+
+    def _face(self, pitch: float, yaw: float) -> None:
+        """The mod has just placed the player facing (pitch, yaw): make that the commanded look."""
+        self._look.set(pitch, yaw)
+        self._look_sent = self._look.minetest_radians()
 
     def _send(self, action: dict) -> None:
         keys, buttons = controls.pressed_inputs(action)
@@ -279,53 +359,56 @@ class MinetestWorld(World):
             inp.key(controls.ESCAPE_KEYSYM, False)
             self._gui_open = False
         self._held_keys, self._held_buttons = keys, buttons
-        if controls.CAMERA_KEY in action:
-            self._move_pointer(*self._camera(action[controls.CAMERA_KEY]))
+        if CAMERA_KEY in action:
+            if self._gui_open:  # the camera moves the inventory's cursor, as in MineRL
+                self._move_pointer(*self._camera(action[CAMERA_KEY]))
+            else:
+                self._look.turn(action[CAMERA_KEY])
+                self._send_look()
         inp.flush()
 
     def _move_pointer(self, dx: int, dy: int) -> None:
-        """Send a mouse motion without ever pushing the pointer into the screen edge, where X would clamp
-        it and the game would turn less: each game frame reads the pointer's offset from the centre and
-        re-centres it, so a motion larger than the room left (a big turn, or a game lagging behind) waits
-        for the next frame; what is still unsent after MOTION_WAIT_S goes out with the next step."""
+        """Move the open inventory's cursor; it stops at the screen edge, as in MineRL."""
         if not (dx or dy):
             return
-        deadline = time.monotonic() + controls.MOTION_WAIT_S
-        while dx or dy:
-            x, y = self._input.pointer()
-            room_x = controls.room_to_edge(x, POV_WIDTH, dx)
-            room_y = controls.room_to_edge(y, POV_HEIGHT, dy)
-            sx = int(np.sign(dx)) * min(abs(dx), room_x, controls.MAX_PIXELS_PER_MOTION[0])
-            sy = int(np.sign(dy)) * min(abs(dy), room_y, controls.MAX_PIXELS_PER_MOTION[1])
-            if sx or sy:
-                self._input.move_relative(sx, sy)
-                self._input.flush()
-                dx, dy = dx - sx, dy - sy
-            if not (dx or dy):
-                return
-            if self._gui_open:  # an open inventory shows a cursor that stops at the edge, as in MineRL
-                return
-            if time.monotonic() > deadline:
-                self._camera.carry(dx, dy)
-                return
-            time.sleep(0.5 / self.fps_max)  # half a game frame
+        x, y = self._input.pointer()
+        room_x = controls.room_to_edge(x, self.resolution[0], dx)
+        room_y = controls.room_to_edge(y, self.resolution[1], dy)
+        sx = int(np.sign(dx)) * min(abs(dx), room_x)
+        sy = int(np.sign(dy)) * min(abs(dy), room_y)
+        if sx or sy:
+            self._input.move_relative(sx, sy)
 
     # ----------------------------------------------------------------- observation
-    def _observe(self) -> dict:
+    def _observe(self) -> tuple[dict, dict]:
+        """(observation, the info entries every step and reset carry: senses, other_items)."""
         t0 = time.perf_counter()
-        pov = self._frames.rgb()  # (360, 640, 3) uint8
+        pov = self._frames.rgb()  # (H, W, 3) uint8
         state = self._read_state()
         self.timing["grab_ms"] = (time.perf_counter() - t0) * 1e3
         pitch, yaw = _minerl_angles(state)
-        return make_observation(pov, to_minerl_inventory(state.get("inv") or {}), state.get("pos", (0, 0, 0)),
-                                pitch, yaw, state.get("hp", 0.0))
+        inventory, other = fixed_inventory(to_minerl_inventory(state.get("inv") or {}))
+        obs = make_observation(pov, inventory, state.get("pos", (0, 0, 0)), pitch, yaw, state.get("hp", 0.0))
+        senses = {k: v for k, v in (state.get("senses") or {}).items() if k != "_"}
+        senses["in_water"] = bool(state.get("in_water", False))
+        return obs, {"senses": senses, "other_items": other}
 
     # ----------------------------------------------------------------- public API
-    def reset(self, seed: int | None = None, fresh_world: bool | None = None) -> tuple[dict, dict]:
+    def reset(self, seed: int | None = None, options: dict | None = None,
+              fresh_world: bool | None = None) -> tuple[dict, dict]:
         self._ensure_open()
+        super().reset(seed=seed)
+        options = dict(options or {})
+        unknown = set(options) - {"fresh_world"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; the one option is 'fresh_world'")
+        if fresh_world is None:
+            fresh_world = options.get("fresh_world")
+        if fresh_world is None:
+            fresh_world = self.default_fresh_world
         running = self._procs["game"] is not None and self._procs["game"].poll() is None
         other_seed = seed is not None and seed != self.seed
-        fresh = fresh_world is None or bool(fresh_world) or not running or other_seed
+        fresh = bool(fresh_world) or not running or other_seed
         if seed is None:
             seed = self.seed if not fresh else self.default_seed
         if seed is None:  # like MineRL: no seed, a new random world
@@ -339,6 +422,7 @@ class MinetestWorld(World):
                     fresh = True
                 self._release_all()
                 self._command("respawn", yaw=0.0, pitch=0.0, time_of_day=0.25)
+                self._face(0.0, 0.0)
                 self._wait_for_fresh_state()
                 break
             except FAULTS as err:  # one retry from scratch
@@ -348,8 +432,9 @@ class MinetestWorld(World):
                 self._restart_processes()
                 running, fresh = False, True
         self._next_tick = time.monotonic()
-        info = {"seed": self.seed, "fresh_world": fresh, "faults": faults, "restarts": self.restarts}
-        return self._observe(), info
+        obs, extra = self._observe()
+        info = {"seed": self.seed, "fresh_world": fresh, "faults": faults, "restarts": self.restarts, **extra}
+        return obs, info
 
     def step_send(self, action: dict) -> None:
         self._ensure_open()
@@ -376,11 +461,12 @@ class MinetestWorld(World):
                         self._next_tick = time.monotonic()
                 t_work = time.perf_counter()
                 self._check_alive()
-                obs = self._observe()
+                obs, extra = self._observe()
                 if time.monotonic() - self._state_seen_at > self.hang_timeout_s:
                     raise WorldFault(f"Minetest reported no state for {self.hang_timeout_s} s (hung)")
                 self.timing["step_ms"] = (work_s + time.perf_counter() - t_work) * 1e3
-                return obs, 0.0, False, False, {"fault": None, "game_time": self._state.get("t", 0.0)}
+                info = {"fault": None, "game_time": self._state.get("t", 0.0), **extra}
+                return obs, 0.0, False, False, info
             except FAULTS as err:
                 self._pending_faults.append(f"step: {err}")
         return self._recover()
@@ -398,15 +484,23 @@ class MinetestWorld(World):
         right in front (+z), and face it (yaw 0, pitch 0). For deterministic integration tests."""
         self._release_all()
         self._command("arena", wait_for="arena")
+        self._face(0.0, 0.0)
         self._wait_for_fresh_state(ticks=10)  # let the client receive the new blocks
         self._next_tick = time.monotonic()
-        return self._observe()
+        return self._observe()[0]
 
     def give(self, item: str, count: int = 1) -> dict:
         """Put `count` of a Minetest item (e.g. 'default:dirt') in the player's inventory (tests, setups)."""
         self._command("give", item=str(item), count=int(count))
         self._wait_for_fresh_state()
-        return self._observe()
+        return self._observe()[0]
+
+    def set_node(self, node: str, offset: tuple[int, int, int] = (0, 0, 0)) -> dict:
+        """Put a Minetest node (e.g. 'default:water_source') at `offset` (x, y, z) from the node the
+        player's feet are in (tests, setups); returns the info entries (senses) once the mod reported."""
+        self._command("set_node", node=str(node), offset=[int(v) for v in offset])
+        self._wait_for_fresh_state()
+        return self._observe()[1]
 
     def close(self) -> None:
         if self._closed:

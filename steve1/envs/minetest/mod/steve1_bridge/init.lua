@@ -1,10 +1,15 @@
 -- steve1_bridge: the world side of steve1's Minetest world.
 -- Every 1/20 s of game time it writes <world>/steve1_state.json (position, look angles, health, inventory);
--- it polls <world>/steve1_cmd.json for commands from Python and acknowledges them by id in the state.
+-- it polls <world>/steve1_cmd.json for commands from Python and acknowledges them by id in the state, and
+-- <world>/steve1_look.json, the look (yaw, pitch) Python commands, every server step: the camera is set here
+-- rather than by mouse motion, which a loaded machine loses.
+
+local senses = dofile(minetest.get_modpath("steve1_bridge") .. "/senses.lua")
 
 local world = minetest.get_worldpath()
 local STATE_PATH = world .. "/steve1_state.json"
 local CMD_PATH = world .. "/steve1_cmd.json"
+local LOOK_PATH = world .. "/steve1_look.json"
 local PERIOD = 0.05  -- seconds of game time between reports (MineRL's 20 steps per second)
 
 local elapsed = 0.0
@@ -12,6 +17,14 @@ local game_time = 0.0
 local seq = 0
 local last_cmd_id = 0
 local last_cmd_text = ""
+local last_look_text = ""
+local look_seq = 0  -- seq of the last look command applied
+-- After set_look the client takes a few frames to turn, and meanwhile its position packets still carry the
+-- old look, which the server takes over: for LOOK_PENDING_S after a look command the state reports the
+-- commanded look (what the view is turning to), after that what the client reports.
+local LOOK_PENDING_S = 1.0
+local PITCH_LIMIT = math.rad(89.5)  -- the client's camera stops there (MineRL's at 90)
+local look_pending = nil  -- {yaw, pitch, until_game_time}
 local arena_ready = 0  -- id of the last arena command whose blocks are placed
 local spawn_pos = nil
 local HOTBAR_SLOTS = 9  -- MineRL's hotbar (Minetest Game shows 8)
@@ -45,6 +58,7 @@ local function clear_inventory(player)
 end
 
 local function place_player(player, pos, yaw, pitch)
+	look_pending = {yaw = yaw, pitch = pitch, until_t = game_time + LOOK_PENDING_S}
 	player:set_pos(pos)
 	player:set_look_horizontal(yaw)
 	player:set_look_vertical(pitch)
@@ -108,6 +122,11 @@ local function run_command(cmd)
 		build_arena(c, cmd.id)
 	elseif cmd.op == "give" then
 		player:get_inventory():add_item("main", ItemStack({name = cmd.item, count = cmd.count or 1}))
+	elseif cmd.op == "set_node" then
+		-- cmd.offset {x, y, z} from the node the player's feet are in
+		local c = vector.round(player:get_pos())
+		local o = cmd.offset or {0, 0, 0}
+		minetest.set_node({x = c.x + o[1], y = c.y + o[2], z = c.z + o[3]}, {name = cmd.node})
 	elseif cmd.op == "set_look" then
 		player:set_look_horizontal(cmd.yaw)
 		player:set_look_vertical(cmd.pitch)
@@ -137,20 +156,65 @@ local function poll_commands()
 	end
 end
 
+-- {"seq": n, "yaw": radians, "pitch": radians}: applied once per new seq.
+local function poll_look(player)
+	local f = io.open(LOOK_PATH, "r")
+	if not f then
+		return
+	end
+	local text = f:read("*a")
+	f:close()
+	if text == last_look_text or text == "" then
+		return
+	end
+	local look = minetest.parse_json(text)
+	if type(look) ~= "table" or type(look.seq) ~= "number" or look.seq <= look_seq then
+		return
+	end
+	last_look_text = text
+	look_seq = look.seq
+	player:set_look_horizontal(look.yaw)
+	player:set_look_vertical(look.pitch)
+	local pitch = math.max(-PITCH_LIMIT, math.min(PITCH_LIMIT, look.pitch))
+	look_pending = {yaw = look.yaw, pitch = pitch, until_t = game_time + LOOK_PENDING_S}
+end
+
+local function node_is_water(pos)
+	local node = minetest.get_node_or_nil(pos)
+	return node ~= nil and minetest.get_item_group(node.name, "water") > 0
+end
+
+-- Head or feet in a water node (source or flowing).
+local EYE_HEIGHT = 1.47
+local function in_water(player)
+	local pos = player:get_pos()
+	local eye = player:get_properties().eye_height or EYE_HEIGHT
+	return node_is_water({x = pos.x, y = pos.y + 0.1, z = pos.z})
+		or node_is_water({x = pos.x, y = pos.y + eye, z = pos.z})
+end
+
 local function write_state()
 	local player = the_player()
-	local state = {seq = seq, t = game_time, ack = last_cmd_id, arena = arena_ready, joined = false}
+	local state = {seq = seq, t = game_time, ack = last_cmd_id, arena = arena_ready, look = look_seq,
+		joined = false}
 	if player then
 		local pos = player:get_pos()
 		state.joined = true
 		state.pos = {pos.x, pos.y, pos.z}
-		state.yaw = player:get_look_horizontal()
-		state.pitch = player:get_look_vertical()
+		if look_pending and game_time >= look_pending.until_t then
+			look_pending = nil
+		end
+		state.yaw = look_pending and look_pending.yaw or player:get_look_horizontal()
+		state.pitch = look_pending and look_pending.pitch or player:get_look_vertical()
+		state.look_pending = look_pending ~= nil
 		state.hp = player:get_hp()
 		state.breath = player:get_breath()
 		state.inv = inventory_counts(player)
 		state.inv["_"] = 0  -- keeps the table an object in JSON even when empty
 		state.time_of_day = minetest.get_timeofday()
+		state.in_water = in_water(player)
+		state.senses = senses.collect(player)
+		state.senses["_"] = 0  -- keeps the table an object in JSON even when empty
 	end
 	minetest.safe_file_write(STATE_PATH, minetest.write_json(state))
 end
@@ -194,6 +258,7 @@ minetest.register_globalstep(function(dtime)
 	local player = the_player()
 	if player then
 		update_sprint(player)
+		poll_look(player)
 	end
 	elapsed = elapsed + dtime
 	poll_commands()
