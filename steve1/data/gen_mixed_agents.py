@@ -337,7 +337,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch_size", type=int, default=4, help="MineCLIP windows per forward pass")
     p.add_argument("--num_episodes", type=int, default=5)
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS)
+    p.add_argument("--mineclip", "--mineclip_config", dest="mineclip_config", default="attn",
+                   help=f"{', '.join(EMBED_CONFIGS)} or a MineCLIP checkpoint of ours (train-mineclip)")
     p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"])
     p.add_argument("--device", default=default_device())
     return p
