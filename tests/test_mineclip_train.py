@@ -78,9 +78,12 @@ def test_checkpoint_of_ours_round_trips_and_is_told_apart(tmp_path):
         torch.testing.assert_close(loaded.encode_video(frames), model.encode_video(frames), rtol=0, atol=0)
         torch.testing.assert_close(loaded.encode_text(ids), model.encode_text(ids), rtol=0, atol=0)
     state = torch.load(path, weights_only=True)["state_dict"]
-    assert len(state) == 788 and all(k.startswith("model.") for k in state)  # attn.pth's layout
+    # attn.pth's layout: every key of the module (tied copies included; 788 at attn size), prefixed
+    assert sorted(state) == sorted("model." + k for k in model.state_dict())
     with pytest.raises(ValueError, match="not reduced|config tiny"):
         load_mineclip(path, "reduced")
+    with pytest.raises(ValueError, match="not the released attn.pth"):
+        resolve_mineclip("attn", released_weights=path)  # never taken for the released file
     sidecar_path(path).unlink()  # without its sidecar it is taken for the released file: md5 refuses
     with pytest.raises(ChecksumError, match="train-mineclip"):
         load_mineclip(path)

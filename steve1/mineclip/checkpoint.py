@@ -210,6 +210,9 @@ def resolve_mineclip(
     (ours, recognised by its sidecar, or the released file).
     """
     if spec == "attn":
+        if read_sidecar(released_weights) is not None:
+            raise MineClipCheckpointError(f"{released_weights} is a MineCLIP of ours, not the released "
+                                          f"attn.pth: pass it as --mineclip {released_weights}")
         model = load_mineclip(released_weights, "attn", device=device)
         return model, f"MineCLIP attn (released {released_weights})"
     if is_config_name(spec):
