@@ -20,6 +20,7 @@ import torch
 
 from steve1 import paths
 from steve1.mineclip import MineCLIP, MineClipEmbedder, get_config, load_mineclip
+from steve1.mineclip.checkpoint import is_config_name
 from steve1.prior.model import TranslatorVAE, load_prior
 from steve1.vpt.config import PolicyConfig, policy_config
 from steve1.vpt.policy import VPTPolicy
@@ -86,11 +87,13 @@ def load_agent_models(
     """Load (or, with random_weights, build) the guided policy, MineCLIP and the prior on `device`.
 
     policy: a `.model` file (default: the released 2x.model) or a size name (1x, 2x, 3x, tiny).
-    mineclip: MineCLIP config ('attn' for the released attn.pth; 'tiny'/'reduced' only with random weights).
+    mineclip: MineCLIP config ('attn' for the released attn.pth; 'tiny'/'reduced' only with random weights)
+        or the path of a MineCLIP checkpoint of ours (`steve1 train-mineclip`), loaded in both modes.
     prior_hidden_dim: random prior's hidden/latent size (default: the goal size; 512 for attn as released).
     """
     cfg, model_path = _policy_source(policy)
-    mc_cfg = get_config(mineclip)
+    ours = None if is_config_name(mineclip) else load_mineclip(mineclip, device=device)  # a trained file
+    mc_cfg = ours.config if ours is not None else get_config(mineclip)
     if random_weights:
         if cfg is None:
             cfg = policy_config(model_path)  # a .model file holds only sizes: fine with random weights
@@ -98,7 +101,7 @@ def load_agent_models(
             torch.manual_seed(seed)
             goal_dim = mc_cfg.embed_dim
             net = VPTPolicy(cfg, goal_dim=goal_dim)
-            clip_model = MineCLIP(mc_cfg)
+            clip_model = ours if ours is not None else MineCLIP(mc_cfg)
             hidden = prior_hidden_dim or goal_dim
             prior = TranslatorVAE(goal_dim, hidden, hidden)
         desc = (f"{RANDOM_WEIGHTS_LABEL}: policy hidsize {cfg.hidsize}, MineCLIP {mineclip} "
@@ -109,7 +112,8 @@ def load_agent_models(
         return AgentModels(net, MineClipEmbedder(clip_model.eval(), device=device), prior.to(device).eval(),
                            True, desc)
 
-    files = {"STEVE-1 policy weights": Path(policy_weights), "MineCLIP weights": Path(mineclip_weights),
+    mineclip_file = Path(mineclip_weights) if ours is None else Path(mineclip)
+    files = {"STEVE-1 policy weights": Path(policy_weights), "MineCLIP weights": mineclip_file,
              "prior weights": Path(prior_weights)}
     if model_path is not None:
         files = {"VPT model config (2x.model)": model_path, **files}
@@ -121,11 +125,11 @@ def load_agent_models(
                          f"(or --random-weights for the small test configs)")
     net = VPTPolicy(cfg, goal_dim=mc_cfg.embed_dim)
     load_policy_weights(net, policy_weights)
-    clip_model = load_mineclip(mineclip_weights, mineclip, device=device)
+    clip_model = ours if ours is not None else load_mineclip(mineclip_weights, mineclip, device=device)
     prior = load_prior(prior_weights, device=device)
     if prior.input_dim != mc_cfg.embed_dim:
         raise ValueError(f"prior input size {prior.input_dim} != MineCLIP embedding size {mc_cfg.embed_dim}")
-    desc = f"released weights: {policy_weights}, {mineclip_weights}, {prior_weights}"
+    desc = f"released weights: {policy_weights}, {mineclip_file}, {prior_weights}"
     log.info("%s", desc)
     return AgentModels(net.to(device).eval(), MineClipEmbedder(clip_model, device=device), prior.eval(),
                        False, desc)

@@ -272,8 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exact_camera", action="store_true",
                    help="store exact camera degrees (float32), not the original's whole degrees")
     p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS,
-                   help="'tiny': random tiny MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
+    p.add_argument("--mineclip", "--mineclip_config", dest="mineclip_config", default="attn",
+                   help=f"{', '.join(EMBED_CONFIGS)} or a MineCLIP checkpoint of ours; 'tiny': random tiny "
+                        "MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
     p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
                    help="auto: float16 autocast on CUDA as the original, float32 on CPU")
     p.add_argument("--device", default=default_device())

@@ -19,7 +19,7 @@ CHUNK_FRAMES = 512  # frames decoded/embedded per chunk by the data tools (~60 M
 
 EmbedFn = Callable[[np.ndarray], list]
 MINECLIP_FRAME_HW = (160, 256)  # MineCLIP input resolution (H, W)
-EMBED_CONFIGS = ("attn", "tiny", "fake")  # the `--mineclip_config` choices of the data tools
+EMBED_CONFIGS = ("attn", "tiny", "fake")  # `--mineclip` names of the data tools (else: a path of ours)
 _DTYPES = ("float32", "float16", "bfloat16")
 
 
@@ -71,6 +71,7 @@ def make_mineclip_embed_fn(
 
     config 'attn': the released `attn.pth` (md5-checked). config 'tiny': MineCLIP's tiny test widths with a
     512-d output and random weights (seeded), for smoke runs and benchmarks only: its embeddings mean nothing.
+    Any other config is the path of a MineCLIP checkpoint of ours (`steve1 train-mineclip`); weights ignored.
     dtype 'auto': float16 autocast on CUDA (as the original's `torch.cuda.amp.autocast()`), float32 on CPU.
     """
 
@@ -86,6 +87,8 @@ def make_mineclip_embed_fn(
         raise ValueError(f"unknown MineCLIP dtype {dtype!r}: use auto, {', '.join(_DTYPES)}")
     if config == "tiny":
         model = random_mineclip("tiny", seed=0)
+    elif config not in EMBED_CONFIGS:
+        model = load_mineclip(config, device="cpu")  # ours: sizes from its sidecar
     else:
         model = load_mineclip(weights or paths.MINECLIP_WEIGHTS, config=config, device="cpu")
     embedder = MineClipEmbedder(model, device=device, dtype=torch_dtype, batch_size=batch_size)
@@ -97,9 +100,11 @@ def embed_fn_for(
     dtype: str = "auto",
 ) -> EmbedFn:
     """The embedder a data tool's `--mineclip_config` names: "attn" (the released weights, default path
-    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored) or "fake" (`fake_embed_fn`)."""
-    if config not in EMBED_CONFIGS:
-        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)}")
+    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored), "fake" (`fake_embed_fn`), or
+    the path of a MineCLIP checkpoint of ours."""
+    if config not in EMBED_CONFIGS and not Path(config).is_file():
+        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)} or the path of "
+                         f"a checkpoint (steve1 train-mineclip)")
     if config == "fake":
         return fake_embed_fn
     return make_mineclip_embed_fn(None if config == "tiny" else weights, config, device, batch_size, dtype)

@@ -50,7 +50,6 @@ from steve1.cli_config import EXIT_INTERRUPTED, UsageError, check, run_verb, set
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, acting_name, make_agent, skill_names, skills_module
 from steve1.data.embedding import (
     CHUNK_FRAMES,
-    EMBED_CONFIGS,
     MINECLIP_FRAME_HW,
     EmbedFn,
     StreamingEmbedder,
@@ -481,8 +480,9 @@ class GenerateSettings:
     """MineCLIP windows per forward pass"""
     mineclip_weights: str = "data/weights/mineclip/attn.pth"
     """MineCLIP weights file"""
-    mineclip_config: str = settings_field(default="attn", choices=EMBED_CONFIGS)
-    """MineCLIP model: the released 'attn', a random 'tiny' one, or 'fake' (tests)"""
+    mineclip_config: str = settings_field(default="attn", alias=["--mineclip"])
+    """MineCLIP: the released 'attn', a random 'tiny' one, 'fake' (tests), or a checkpoint of ours (a path
+    written by train-mineclip)"""
     mineclip_dtype: str = settings_field(default="auto", choices=("auto", "float32", "float16", "bfloat16"))
     """MineCLIP compute dtype"""
     device: str = settings_field(default_factory=default_device)

@@ -276,10 +276,12 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
         help="IDM .weights file, or 'random' (random init: meaningless labels, smoke tests only)",
     )
     p.add_argument(
+        "--mineclip",
         "--mineclip_config",
+        dest="mineclip_config",
         default="attn",
-        choices=EMBED_CONFIGS,
-        help="attn: released MineCLIP; tiny / fake: stand-ins for smoke tests",
+        help=f"{', '.join(EMBED_CONFIGS)} or a MineCLIP checkpoint of ours; attn: released MineCLIP; "
+        "tiny / fake: stand-ins for smoke tests",
     )
     p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))
     p.add_argument(

@@ -1,4 +1,5 @@
-"""MineCLIP (attn variant): image ViT, temporal pooling, text tower, offline tokenizer, cached embedding."""
+"""MineCLIP (attn variant): image ViT, temporal pooling, text tower, offline tokenizer, cached embedding;
+training one of our own: `steve1.mineclip.train`."""
 from steve1.mineclip.checkpoint import (
     ATTN_MD5,
     MineClipCheckpointError,
@@ -6,6 +7,8 @@ from steve1.mineclip.checkpoint import (
     load_mineclip,
     mineclip_from_state_dict,
     random_mineclip,
+    resolve_mineclip,
+    save_mineclip,
 )
 from steve1.mineclip.config import (
     ATTN,
@@ -23,7 +26,7 @@ from steve1.mineclip.preprocess import preprocess_frames
 from steve1.mineclip.tokenizer import ClipBPETokenizer, get_tokenizer, tokenize
 
 __all__ = [
-    "random_mineclip",
+    "random_mineclip", "resolve_mineclip", "save_mineclip",
     "ATTN", "ATTN_MD5", "MC_IMAGE_MEAN", "MC_IMAGE_STD", "REDUCED", "TINY", "VIDEO_FRAMES",
     "ClipBPETokenizer", "FrameStream", "MineCLIP", "MineClipCheckpointError", "MineClipConfig",
     "MineClipEmbedder", "extract_state_dict", "get_config", "get_tokenizer", "load_mineclip",

@@ -1,10 +1,20 @@
-"""Load the released `attn.pth` unchanged: md5 check, strict key/shape check, tied copies checked equal.
+"""Load the released `attn.pth` unchanged (md5 check, strict key/shape check, tied copies checked equal), and
+MineCLIP checkpoints trained here (`steve1 train-mineclip`) in the same file layout.
 
 The model is built on the `meta` device and only receives tensors from the file (`assign=True`), so a failed
 load raises and there is no randomly initialised MineCLIP to fall back on.
+
+A checkpoint of ours is `NAME.pth` in attn.pth's layout (`{"state_dict": {"model.<key>": tensor}}`, all
+788 keys) with a sidecar `NAME.config.json` beside it: {"format": "steve1-mineclip", "config": {sizes}, ...}.
+The sidecar is what marks a file as ours: with one, the sizes come from it and there is no md5 to check;
+without one the file must be the released attn.pth (md5-checked as before). `--mineclip PATH_OR_NAME` goes
+through `resolve_mineclip`: a config name (attn = the released file, others = seeded random weights) or a
+path to a checkpoint of ours.
 """
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -13,11 +23,13 @@ import torch
 from steve1 import paths
 from steve1.mineclip.config import CONFIGS, MineClipConfig, get_config
 from steve1.mineclip.model import TIED_PREFIXES, MineCLIP
-from steve1.utils.checksum import ChecksumError, verify_digest
+from steve1.utils.checksum import ChecksumError, file_digest, verify_digest
 from steve1.utils.state_dict import StateDictError, check_state_dict, name_keys
 
 ATTN_MD5 = "b5ece9198337cfd117a3bfbd921e56da"  # data/weights/mineclip/attn.pth (STEVE-1 asserts it)
 CHECKPOINT_PREFIX = "model."  # attn.pth: {"state_dict": {"model." + key: tensor}}
+SIDECAR_SUFFIX = ".config.json"  # NAME.pth -> NAME.config.json: marks a checkpoint of ours
+SIDECAR_FORMAT = "steve1-mineclip"
 
 
 class MineClipCheckpointError(StateDictError):
@@ -87,29 +99,91 @@ def mineclip_from_state_dict(
     return model.eval()
 
 
+def sidecar_path(path: str | Path) -> Path:
+    """NAME.pth -> NAME.config.json (the file that marks a checkpoint of ours and holds its sizes)."""
+    path = Path(path)
+    return path.with_name(path.stem + SIDECAR_SUFFIX)
+
+
+def read_sidecar(path: str | Path) -> dict | None:
+    """The sidecar of checkpoint `path`, or None when there is none (the released attn.pth has none)."""
+    side = sidecar_path(path)
+    if not side.is_file():
+        return None
+    try:
+        meta = json.loads(side.read_text())
+    except json.JSONDecodeError as err:
+        raise MineClipCheckpointError(f"{side} is not JSON ({err})") from None
+    if not (isinstance(meta, dict) and meta.get("format") == SIDECAR_FORMAT and isinstance(meta.get("config"),
+                                                                                            dict)):
+        raise MineClipCheckpointError(f"{side} is not a {SIDECAR_FORMAT} sidecar (needs format and config)")
+    return meta
+
+
+def config_from_sidecar(meta: Mapping) -> MineClipConfig:
+    fields = {f.name for f in dataclasses.fields(MineClipConfig)}
+    unknown = sorted(set(meta["config"]) - fields)
+    if unknown:
+        raise MineClipCheckpointError(f"MineCLIP sidecar has unknown config fields: {', '.join(unknown)}")
+    return MineClipConfig(**meta["config"])
+
+
+def save_mineclip(model: MineCLIP, path: str | Path, extra: Mapping | None = None) -> Path:
+    """Write `model` as a checkpoint of ours: attn.pth's layout (`path`) and its sidecar, each atomically.
+
+    The weights are written first and the sidecar last, so a file with a sidecar is always complete."""
+    from steve1.utils.atomic import atomic_path, atomic_write_text
+
+    path = Path(path)
+    state = {CHECKPOINT_PREFIX + k: v.detach().to("cpu", torch.float32).clone()
+             for k, v in model.state_dict().items()}
+    with atomic_path(path) as tmp:
+        torch.save({"state_dict": state}, tmp)
+    meta = {"format": SIDECAR_FORMAT, "config": dataclasses.asdict(model.config),
+            "config_name": config_name(model.config), "sha256": file_digest(path, "sha256"), **(extra or {})}
+    atomic_write_text(sidecar_path(path), json.dumps(meta, indent=1))
+    return path
+
+
+def config_name(cfg: MineClipConfig) -> str:
+    """The preset's name for `cfg` ('attn', 'small', ...) or 'custom'."""
+    return next((k for k, v in CONFIGS.items() if v == cfg), "custom")
+
+
 def load_mineclip(
     path: str | Path = paths.MINECLIP_WEIGHTS,
-    config: str | MineClipConfig = "attn",
+    config: str | MineClipConfig | None = None,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
     check_md5: bool = True,
 ) -> MineCLIP:
-    """Load MineCLIP from `attn.pth` (or any file in its format) onto `device` in `dtype`, in eval mode.
+    """Load MineCLIP from `attn.pth` or a checkpoint of ours onto `device` in `dtype`, in eval mode.
 
-    check_md5: verify the released file's md5 (b5ece919...); pass False for your own checkpoints.
+    config: None = from the file (its sidecar for ours, 'attn' for the released file); a given config must
+    match. check_md5: verify the released file's md5 (b5ece919...); checkpoints of ours (with a sidecar) are
+    never md5-checked, and False skips the check for other files in the attn.pth layout.
     """
-    cfg = get_config(config)
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"MineCLIP weights not found at {path}: download them (download_weights.sh puts attn.pth in "
             f"data/weights/mineclip/) or pass path=..."
         )
-    if check_md5:
-        try:
-            verify_digest(path, ATTN_MD5, "md5", what="MineCLIP checkpoint")
-        except ChecksumError as err:
-            raise ChecksumError(f"{err} (For a checkpoint of your own, pass check_md5=False.)") from None
+    meta = read_sidecar(path)
+    if meta is not None:  # ours: sizes from the sidecar
+        cfg = config_from_sidecar(meta)
+        if config is not None and get_config(config) != cfg:
+            raise MineClipCheckpointError(f"{path} holds a MineCLIP of config {config_name(cfg)} (see "
+                                          f"{sidecar_path(path).name}), not {config}")
+    else:
+        cfg = get_config("attn" if config is None else config)
+        if check_md5:
+            try:
+                verify_digest(path, ATTN_MD5, "md5", what="MineCLIP checkpoint")
+            except ChecksumError as err:
+                raise ChecksumError(
+                    f"{err} (a MineCLIP trained by `steve1 train-mineclip` has a {sidecar_path(path).name} "
+                    f"beside it; for another file of your own in this layout pass check_md5=False)") from None
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unpickling failure means "not a tensor checkpoint"
@@ -117,6 +191,40 @@ def load_mineclip(
     state = extract_state_dict(checkpoint, source=str(path))
     model = mineclip_from_state_dict(state, cfg, source=str(path))
     return model.to(device=device, dtype=dtype)
+
+
+def is_config_name(spec: str | Path) -> bool:
+    return isinstance(spec, str) and spec in CONFIGS
+
+
+def resolve_mineclip(
+    spec: str | Path = "attn",
+    released_weights: str | Path = paths.MINECLIP_WEIGHTS,
+    device: str | torch.device = "cpu",
+    seed: int = 0,
+) -> tuple[MineCLIP, str]:
+    """(model, description) for `--mineclip PATH_OR_NAME`.
+
+    'attn': the released file at `released_weights` (md5-checked); another config name ('tiny', 'small',
+    'reduced'): seeded random weights (their embeddings mean nothing); anything else: a checkpoint path
+    (ours, recognised by its sidecar, or the released file).
+    """
+    if spec == "attn":
+        if read_sidecar(released_weights) is not None:
+            raise MineClipCheckpointError(f"{released_weights} is a MineCLIP of ours, not the released "
+                                          f"attn.pth: pass it as --mineclip {released_weights}")
+        model = load_mineclip(released_weights, "attn", device=device)
+        return model, f"MineCLIP attn (released {released_weights})"
+    if is_config_name(spec):
+        return random_mineclip(spec, seed=seed).to(device), f"MineCLIP {spec} with seeded RANDOM weights"
+    path = Path(spec)
+    if not path.is_file():
+        names = ", ".join(sorted(CONFIGS))
+        raise FileNotFoundError(f"--mineclip {spec}: neither a config name ({names}) nor a checkpoint file")
+    meta = read_sidecar(path)
+    model = load_mineclip(path, device=device)
+    what = f"ours, config {meta.get('config_name', 'custom')}" if meta else "released attn"
+    return model, f"MineCLIP {path} ({what})"
 
 
 def random_mineclip(config: str | MineClipConfig = "tiny", seed: int = 0) -> MineCLIP:

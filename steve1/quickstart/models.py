@@ -25,9 +25,14 @@ def mineclip_embedder(settings: QuickstartSettings, batch_size: int = 16):
     from steve1.mineclip import MineClipEmbedder, load_mineclip, random_mineclip
 
     released = settings.released_mineclip()
-    key = (str(settings.mineclip_weights) if released else "tiny", settings.device)
+    ours = settings.mineclip not in ("auto", "released", "tiny")  # a checkpoint of ours
+    source = settings.mineclip if ours else str(settings.mineclip_weights) if released else "tiny"
+    key = (source, settings.device)
     if key not in _EMBEDDERS:
-        if released:
+        if ours:
+            model = load_mineclip(settings.mineclip, device="cpu")  # sizes from its sidecar
+            desc, real = f"MineCLIP of ours ({settings.mineclip})", False
+        elif released:
             model = load_mineclip(settings.mineclip_weights, config="attn", device="cpu")
             desc, real = f"MineCLIP attn (released {settings.mineclip_weights})", True
         else:

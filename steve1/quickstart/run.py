@@ -33,9 +33,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--weights-dir", dest="weights_dir", default=None,
                         help="where the released weights are (default data/weights)")
-    parser.add_argument("--mineclip", default=None, choices=["auto", "released", "tiny"],
+    parser.add_argument("--mineclip", default=None,
                         help="auto (default): the released attn.pth when present, else a tiny seeded model; "
-                             "the released one embeds about 1 frame/s on two CPU cores, far over 20 minutes")
+                             "released; tiny; or the path of a MineCLIP of ours (steve1 train-mineclip). "
+                             "The released one embeds about 1 frame/s on two CPU cores, far over 20 minutes")
     parser.add_argument("--device", default=None, help="cpu (default) or cuda")
     parser.set_defaults(run=run)
     return parser

@@ -78,8 +78,10 @@ class QuickstartSettings:
 
     def released_mineclip(self) -> bool:
         """Whether the run embeds with the released attn.pth (else the tiny seeded model)."""
-        if self.mineclip not in ("auto", "released", "tiny"):
-            raise ValueError(f"mineclip must be auto, released or tiny, got {self.mineclip!r}")
+        if self.mineclip not in ("auto", "released", "tiny"):  # the path of a MineCLIP of ours
+            if not Path(self.mineclip).is_file():
+                raise FileNotFoundError(f"--mineclip {self.mineclip}: not auto, released, tiny or a file")
+            return False
         if self.mineclip == "released" and not self.has_mineclip():
             raise FileNotFoundError(f"--mineclip released: {self.mineclip_weights} not found; run "
                                     f"./download_weights.sh or use --mineclip auto")

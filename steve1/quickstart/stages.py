@@ -12,7 +12,7 @@
 The same stages at paper scale: train/1_generate_dataset.sh (generate), train/2_create_sampling.sh
 (sampling), train/3_train.sh (train), train/4_train_prior.sh on the released data.pkl (prior; the paper paired
 ~2,000 hand-written instructions with clips by MineCLIP retrieval and augmented them with an LLM; here clips
-are labelled automatically from world state by `labels.py`), run_agent/*.sh (agent).
+are captioned automatically from world state by `steve1.data.captions`), run_agent/*.sh (agent).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import json
 
 import numpy as np
 
-from steve1.quickstart.labels import build_prior_pairs
+from steve1.data.captions import build_prior_pairs
 from steve1.quickstart.runner import Stage, StageContext
 from steve1.quickstart.settings import QuickstartSettings
 from steve1.utils.atomic import atomic_write_text

@@ -28,7 +28,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
                    help="VPT .model file, or a size: 1x, 2x, 3x, tiny (default: %(default)s)")
     g.add_argument("--weights", "--in_weights", default=str(paths.STEVE1_WEIGHTS),
                    help="STEVE-1 policy weights (default: %(default)s)")
-    g.add_argument("--mineclip", default="attn", help="MineCLIP config: attn (released), tiny, reduced")
+    g.add_argument("--mineclip", default="attn",
+                   help="MineCLIP: attn (released), tiny, reduced, or a checkpoint of ours (train-mineclip)")
     g.add_argument("--mineclip-weights", default=str(paths.MINECLIP_WEIGHTS))
     g.add_argument("--prior-weights", "--prior_weights", default=str(paths.PRIOR_WEIGHTS))
     g.add_argument("--random-weights", action="store_true",
