@@ -173,20 +173,13 @@ class MemoryAttention(nn.Module):
         rel = (r @ w.b_nd.float()).flip(-1).transpose(1, 2)  # (B, maxlen, H): key j is at distance maxlen-1-j
         bias = rel + torch.where(allowed, 0.0, MASKED_LOGIT)[:, :, None]  # (B, maxlen, H) float32
 
-        # Per-(row, head) products as two bmm over the cache in its own (B, maxlen, E) layout, which read the
-        # cache once and allocate nothing of its size (a head-major bmm would first copy the cache; multiply
-        # + sum writes and re-reads a temporary as large as the cache). The query goes in as a block-diagonal
-        # (H, E) matrix (row h: q's head h in its D columns, zeros elsewhere); the values come out for every
-        # (weights head, value head) pair and the diagonal pairs are kept. H times the (tiny) FLOPs, a
-        # fraction of the memory traffic, which is what a step over many rows waits for. Float32, as before.
-        with torch.autocast(h.device.type, enabled=False):
-            eye = torch.eye(H, dtype=torch.float32, device=h.device)
-            q_blocks = (q.float().view(B, 1, H, D) * eye.view(1, H, H, 1)).view(B, H, E)  # (B, H, E)
-            logits = bias + torch.bmm(k_next.float(), q_blocks.transpose(1, 2)) / D  # (B, maxlen, H)
-            weights = torch.softmax(logits, dim=1).to(v_next.dtype)  # (B, maxlen, H)
-            pairs = torch.bmm(weights.transpose(1, 2), v_next)  # (B, H, E): [b, i, j*D+d] weights i, values j
-            attn = pairs.view(B, H, H, D).diagonal(dim1=1, dim2=2).transpose(1, 2)  # (B, H, D)
-        out = w.proj_layer(attn.reshape(B, E))[:, None]  # (B, 1, E)
+        # Per-(row, head) dot products as multiply + sum over the cache's own layout: a bmm would first
+        # copy the (B, maxlen, H, D) cache into head-major order, which costs more than the product.
+        keys = k_next.view(B, maxlen, H, D).float()
+        logits = bias + (keys * q.float().view(B, 1, H, D)).sum(-1) / D  # (B, maxlen, H)
+        weights = torch.softmax(logits, dim=1).to(v_next.dtype)  # (B, maxlen, H)
+        attn = (weights[..., None] * v_next.view(B, maxlen, H, D)).sum(1)  # (B, H, D)
+        out = w.proj_layer(attn.view(B, E))[:, None]  # (B, 1, E)
 
         new_mask = torch.cat([cache_ok, torch.ones(B, 1, dtype=torch.bool, device=h.device)], dim=1)
         return out, (new_mask[:, None], (k_next, v_next))
