@@ -20,6 +20,10 @@ machine shared with other jobs, wall time counts the time spent waiting for a co
 CPU time when the 1-minute load average exceeds the core count (on CUDA always wall time); the line before
 the last says which basis was used and gives both ratios.
 
+The CNN alone is also timed for 8 frames: `cnn_cap` = (8 single guided steps) / (that CNN time) is the
+batched speedup the step would reach if everything after the CNN (transformer, heads) cost nothing, since
+the CNN's compute per frame is the same in a batch (the bound the batch-8 figure is measured against).
+
 Prints the batch-8 line, the basis line, then, as the last line,
 `params=<N> guided_over_unguided=<ratio> ms_per_step=<ms>` for batch 1, where N counts every state-dict
 element (goal layer included) and ms_per_step is the guided step.
@@ -73,6 +77,23 @@ class _Stepper:
         w1, c1 = time.perf_counter(), time.process_time()
         self.state = out.state
         return (w1 - w0) * 1e3, (c1 - c0) * 1e3
+
+
+class _CnnTimer:
+    """Times the image encoder alone (uint8 frames -> features) for a batch of frames."""
+
+    def __init__(self, policy: VPTPolicy, batch: int, device: torch.device):
+        self.policy, self.device = policy, device
+        g = torch.Generator().manual_seed(100 + batch)
+        self.img = torch.randint(0, 256, (batch, 128, 128, 3), dtype=torch.uint8, generator=g).to(device)
+
+    @torch.inference_mode()
+    def step_ms(self) -> tuple[float, float]:
+        _sync(self.device)
+        w0, c0 = time.perf_counter(), time.process_time()
+        self.policy.net.encode_frames(self.img)
+        _sync(self.device)
+        return (time.perf_counter() - w0) * 1e3, (time.process_time() - c0) * 1e3
 
 
 def _measure(streams: dict[str, list[_Stepper]], steps: int, warmup: int) -> dict[str, dict[str, float]]:
@@ -144,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     b8 = _measure(
         {"unguided": [make(8, False)], "guided": [make(8, True)],
-         "single": [make(1, True) for _ in range(8)]},
+         "single": [make(1, True) for _ in range(8)], "cnn": [_CnnTimer(policy, 8, device)]},
         args.steps_b8, args.warmup,
     )
     b1 = _measure({"unguided": [make(1, False)], "guided": [make(1, True)]}, args.steps, args.warmup)
@@ -153,7 +174,8 @@ def main(argv: list[str] | None = None) -> None:
     t8, t1 = b8[basis], b1[basis]
     print(f"# batch=8 unguided_ms={t8['unguided']:.1f} guided_ms={t8['guided']:.1f} "
           f"eight_single_guided_ms={t8['single']:.1f}; batch=1 unguided_ms={t1['unguided']:.1f} "
-          f"guided_ms={t1['guided']:.1f} ({basis} time)")
+          f"guided_ms={t1['guided']:.1f}; cnn_ms_8_frames={t8['cnn']:.1f} "
+          f"cnn_cap={t8['single'] / t8['cnn']:.2f} ({basis} time)")
     print(f"batch=8 params={n_params} guided_over_unguided={t8['guided'] / t8['unguided']:.3f} "
           f"ms_per_step={t8['guided']:.1f} ms_per_world_step={t8['guided'] / 8:.1f} "
           f"eight_single_guided_ms={t8['single']:.1f} batched_speedup={t8['single'] / t8['guided']:.2f}")
