@@ -131,3 +131,11 @@ def test_train_throughput_benchmark_tiny_cpu(capsys):
     train, mfu, loader = (float(x) for x in m.groups())
     assert train > 0 and loader > 0 and math.isnan(mfu)
     assert "GFLOP per training frame" in lines[-2] and "mfu=nan" in lines[-2]
+
+
+def test_train_throughput_config_names_a_policy_size():
+    from benchmarks.train_throughput import resolve_config
+
+    cfg = resolve_config("2x")
+    assert cfg.policy == "2x" and cfg.T == 640 and cfg.mixed_precision == "bf16"
+    assert resolve_config("tiny", batch_size=3).batch_size == 3
