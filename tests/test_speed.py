@@ -139,3 +139,14 @@ def test_train_throughput_config_names_a_policy_size():
     cfg = resolve_config("2x")
     assert cfg.policy == "2x" and cfg.T == 640 and cfg.mixed_precision == "bf16"
     assert resolve_config("tiny", batch_size=3).batch_size == 3
+
+
+@pytest.mark.parametrize("rows", [4, 16, 32, 33])  # 33: past MAX_WEIGHT_MAJOR_ROWS, plain F.linear
+@pytest.mark.parametrize("n_in", [96, 8192])
+def test_weight_major_linear_equals_linear(rows, n_in):
+    from steve1.vpt.small_batch_linear import SmallBatchLinear
+
+    layer = SmallBatchLinear(n_in, 300)
+    x = torch.randn(rows, n_in)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))

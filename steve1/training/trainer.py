@@ -140,12 +140,14 @@ class Trainer:
         # model and optimizer
         policy = (policy_factory or _default_policy_factory)(cfg)
         optimizer = build_optimizer(policy, cfg.learning_rate, cfg.weight_decay)
-        # The list of parameters whose gradients are clipped and checkpointed is taken before the value head
-        # is frozen, so checkpoints keep their layout (its entries are None: it never gets a gradient).
-        self.params = [p for _, p in sorted(policy.named_parameters()) if p.requires_grad]
+        # The parameters whose gradients are clipped and checkpointed are named before the value head is
+        # frozen, so checkpoints keep their layout (its entries are None: it never gets a gradient).
+        param_names = [n for n, p in sorted(policy.named_parameters()) if p.requires_grad]
         freeze_unused_heads(policy)
         self.model, self.optimizer = self.acc.prepare(policy, optimizer)
         self.policy = self.acc.unwrap_model(self.model)
+        by_name = dict(self.policy.named_parameters())
+        self.params = [by_name[n] for n in param_names]
 
         # counters and carried state
         self.frames_per_step = cfg.trunc_t * cfg.batch_size * n_proc
