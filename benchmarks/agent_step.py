@@ -1,6 +1,7 @@
 """Steps per second of the full text-prompted STEVE-1 agent, at batch 8 (worlds) and batch 1.
 
     python -m benchmarks.agent_step --size 2x [--device cpu] [--dtype fp32|bf16] [--steps 5]
+                                    [--compile reduce-overhead]
 
 The models have RANDOM WEIGHTS (released files are not needed; the compute is the same): the policy at
 --size with the 512-d goal layer, MineCLIP attn, the 512/512/512 prior. The goal is made once per prompt
@@ -22,6 +23,7 @@ import torch
 
 from steve1.agent import Steve1Agent, load_agent_models, text_goal
 from steve1.run.common import DTYPES
+from steve1.vpt.compiled import COMPILE_MODES
 
 
 def _sync(device: torch.device) -> None:
@@ -53,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--steps", type=int, default=5, help="timed steps per batch size (median)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    ap.add_argument("--compile", choices=COMPILE_MODES, default=None,
+                    help="torch.compile the guided step (steve1.vpt.compiled; CUDA graphs on GPU)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -64,11 +68,11 @@ def main(argv: list[str] | None = None) -> None:
     _sync(device)
     goal_ms = (time.perf_counter() - t0) * 1e3
     print(f"RANDOM WEIGHTS, policy {args.size}, {args.dtype} on {device}, torch threads "
-          f"{torch.get_num_threads()}; goal (MineCLIP text + prior) {goal_ms:.1f} ms")
+          f"{torch.get_num_threads()}, compile {args.compile}; goal (MineCLIP text + prior) {goal_ms:.1f} ms")
     per_step = {}
     for batch in (8, 1):
         agent = Steve1Agent(models.policy, n_worlds=batch, generator=torch.Generator().manual_seed(1),
-                            autocast_dtype=DTYPES[args.dtype])
+                            autocast_dtype=DTYPES[args.dtype], compile_mode=args.compile)
         per_step[batch] = time_agent(agent, goal, args.steps, args.warmup)
         print(f"batch={batch} ms_per_agent_step={per_step[batch] * 1e3:.1f} "
               f"world_steps_per_s={batch / per_step[batch]:.2f}")

@@ -12,6 +12,9 @@ out) and with different guidance scales (one policy call per distinct scale).
 Differences from the original `MineRLConditionalAgent` (documented): batched over worlds; the sampling RNG
 can be a seeded generator; no entropy is computed and no log-prob NaN assertion is made (non-finite
 log-probs raise a clear error instead); the original's fp16 autocast is optional (`autocast_dtype`).
+
+Speed options: `autocast_dtype=torch.bfloat16` runs the step under bf16 autocast (GPU inference);
+`compile_mode="reduce-overhead"` compiles the guided step (`steve1.vpt.compiled`: a CUDA graph on GPU).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ import torch
 
 from steve1.agent.goals import TEXT_COND_SCALE
 from steve1.vpt.actions import agent_to_env
+from steve1.vpt.compiled import compiled_guided_step
 from steve1.vpt.policy import VPTPolicy
 from steve1.vpt.preprocess import resize_pov
 from steve1.vpt.sampling import sample_actions
@@ -47,7 +51,7 @@ class Steve1Agent:
 
     def __init__(self, policy: VPTPolicy, n_worlds: int = 1, cond_scale: float = TEXT_COND_SCALE,
                  generator: torch.Generator | None = None, deterministic: bool = False,
-                 autocast_dtype: torch.dtype | None = None):
+                 autocast_dtype: torch.dtype | None = None, compile_mode: str | None = None):
         if policy.goal_dim is None:
             raise ValueError("STEVE-1 needs a goal-conditioned policy: VPTPolicy(config, goal_dim=512)")
         if n_worlds < 1:
@@ -58,6 +62,8 @@ class Steve1Agent:
         self.generator = generator
         self.deterministic = deterministic
         self.autocast_dtype = autocast_dtype
+        self._guided_step = policy.guided_step if compile_mode is None else \
+            compiled_guided_step(policy, compile_mode)
         self.device = next(policy.parameters()).device
         self.last_classes: tuple[np.ndarray, np.ndarray] | None = None  # (buttons, camera) of the last act
         self.reset()
@@ -144,7 +150,7 @@ class Steve1Agent:
                 state = self._gather(idx)
             p = torch.from_numpy(pos).to(self.device)
             with self._precision():
-                out = self.policy.guided_step(img[p], goal[p], state, float(s), first=first[p])
+                out = self._guided_step(img[p], goal[p], state, float(s), first=first[p])
             if whole:
                 self.state = out.state
             else:

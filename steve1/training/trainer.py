@@ -92,8 +92,10 @@ class Trainer:
         self.cfg = cfg
         self.step_callbacks = list(step_callbacks)
         if accelerator is None:
+            # Every trainable parameter gets a gradient (the unused value head is frozen below), so DDP
+            # need not search the graph for unused ones each step.
             kwargs: dict[str, Any] = {
-                "kwargs_handlers": [DistributedDataParallelKwargs(find_unused_parameters=True)]
+                "kwargs_handlers": [DistributedDataParallelKwargs(find_unused_parameters=False)]
             }
             if cfg.mixed_precision is not None:
                 kwargs["mixed_precision"] = cfg.mixed_precision
@@ -138,9 +140,14 @@ class Trainer:
         # model and optimizer
         policy = (policy_factory or _default_policy_factory)(cfg)
         optimizer = build_optimizer(policy, cfg.learning_rate, cfg.weight_decay)
+        # The parameters whose gradients are clipped and checkpointed are named before the value head is
+        # frozen, so checkpoints keep their layout (its entries are None: it never gets a gradient).
+        param_names = [n for n, p in sorted(policy.named_parameters()) if p.requires_grad]
+        freeze_unused_heads(policy)
         self.model, self.optimizer = self.acc.prepare(policy, optimizer)
         self.policy = self.acc.unwrap_model(self.model)
-        self.params = [p for _, p in sorted(self.policy.named_parameters()) if p.requires_grad]
+        by_name = dict(self.policy.named_parameters())
+        self.params = [by_name[n] for n in param_names]
 
         # counters and carried state
         self.frames_per_step = cfg.trunc_t * cfg.batch_size * n_proc
@@ -150,8 +157,9 @@ class Trainer:
         self.state: Any = None  # carried recurrent state
         self.train_losses: list[float] = []
         self.val_losses: list[tuple[int, float]] = []
-        self._update_loss = 0.0
-        self._log_losses: list[float] = []
+        # Losses stay on the device until they are logged or an update ends (no host sync per micro-step).
+        self._update_loss: torch.Tensor | float = 0.0
+        self._log_losses: list[torch.Tensor] = []
         self.last_grad_norm = float("nan")
         self._t_log = time.perf_counter()
         self._frames_at_log = 0
@@ -257,8 +265,8 @@ class Trainer:
                               batch["buttons"][:, sl], batch["camera"][:, sl])
             self.acc.backward(loss / accum)
         self.state = detach_state(out.state)
-        value = loss.item()
-        self._update_loss += value / accum
+        value = loss.detach().float()
+        self._update_loss = self._update_loss + value / accum
         self._log_losses.append(value)
         if sync:
             self.optimizer_step()
@@ -280,7 +288,7 @@ class Trainer:
         self.last_grad_norm = float(norm)
         self.optimizer.step()
         self.optimizer.zero_grad(set_to_none=True)
-        self.train_losses.append(self._update_loss)
+        self.train_losses.append(float(self._update_loss))  # one sync per update, with the norm's above
         self._update_loss = 0.0
 
     # ---------------------------------------------------------------------------------------------------
@@ -304,7 +312,7 @@ class Trainer:
         now = time.perf_counter()
         fps = (self.frames - self._frames_at_log) / max(now - self._t_log, 1e-9)
         self._t_log, self._frames_at_log = now, self.frames
-        loss = sum(self._log_losses) / max(len(self._log_losses), 1)
+        loss = float(torch.stack(self._log_losses).mean()) if self._log_losses else 0.0
         self._log_losses = []
         metrics = {"loss": loss, "step": self.n_steps, "processed_frames": self.frames,
                    "epoch":
@@ -373,7 +381,7 @@ class Trainer:
             "n_steps": n,
             "best_val_loss": self.best_val_loss,
             "next_snapshot_frames": self.next_snapshot_frames,
-            "update_loss": self._update_loss,
+            "update_loss": float(self._update_loss),
             "rng": ckpt.rng_states(),
             "state": tree_map(lambda t: t.detach().cpu(), self.state),
             "grads": [None if p.grad is None else p.grad.detach().cpu() for p in self.params],
@@ -416,6 +424,14 @@ class Trainer:
         run_id = id_file.read_text().strip()
         self.acc.init_trackers(self.cfg.wandb_project, config=dataclasses.asdict(self.cfg),
                                init_kwargs={"wandb": {"resume": "allow", "id": run_id}})
+
+
+def freeze_unused_heads(policy: nn.Module) -> None:
+    """Stop gradients to the value head: the behavioural-cloning loss never reads it. Its parameters keep
+    their state-dict keys and optimizer slots (AdamW skips parameters without a gradient, as before)."""
+    value_head = getattr(policy, "value_head", None)
+    if isinstance(value_head, nn.Module):
+        value_head.requires_grad_(False)
 
 
 def _default_policy_factory(cfg: TrainConfig) -> nn.Module:
