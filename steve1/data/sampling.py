@@ -33,17 +33,22 @@ EpisodeLen = tuple[str, int]
 
 
 def valid_episodes(dataset_dir: str | Path, T: int = 640, min_btwn_goals: int = 15) -> list[EpisodeLen]:
-    """(path, len) of the episodes long enough for training, sorted by path; broken ones are reported."""
+    """(path, len) of the episodes long enough for training, sorted by path.
+
+    Each one is checked (`Episode.check`: the video opens and holds len.txt frames, actions and embeds agree
+    with it); broken ones are left out and reported with their path."""
     need = min_frames_for_training(T, min_btwn_goals)
     out: list[EpisodeLen] = []
     for p in list_episode_dirs(dataset_dir):
         try:
             ep = Episode(p)
+            if not ep.is_valid(for_training=True, min_frames_training=need):
+                continue
+            ep.check()
         except EpisodeError as e:
             print(f"skipping broken episode: {e}", file=sys.stderr)
             continue
-        if ep.is_valid(for_training=True, min_frames_training=need):
-            out.append((str(Path(dataset_dir) / p.name), len(ep)))
+        out.append((str(Path(dataset_dir) / p.name), len(ep)))
     return out
 
 

@@ -29,7 +29,7 @@ from tqdm import tqdm
 from steve1.prior.data import fingerprint, load_prior_data, split_train_val
 from steve1.prior.loss import prior_loss
 from steve1.prior.model import MINECLIP_DIM, PRIOR_HIDDEN_DIM, PRIOR_LATENT_DIM, TranslatorVAE
-from steve1.utils.atomic import atomic_path, atomic_write_text
+from steve1.utils.atomic import atomic_torch_save, atomic_write_text
 
 DEFAULT_OUTPUT = Path("data/weights/vae/trained_vae.pt")  # 4_train_prior.sh's --output_path
 
@@ -156,12 +156,10 @@ def train_prior(cfg: PriorTrainConfig) -> dict:
         ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator": generator.get_state(), "config": dataclasses.asdict(cfg),
                 "data_sha256": data_hash, **state}
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(ckpt, tmp)
+        atomic_torch_save(ckpt, ckpt_path)
 
     out = Path(cfg.output_path)
-    with atomic_path(out) as tmp:
-        torch.save(copy.deepcopy(state["best_state"]), tmp)
+    atomic_torch_save(copy.deepcopy(state["best_state"]), out)
     atomic_write_text(out.with_name(out.name + ".history.json"), json.dumps(
         {"best_epoch": state["best_epoch"], "best_val_loss": state["best_val"], "history": state["history"],
          "config": dataclasses.asdict(cfg)}, indent=1))

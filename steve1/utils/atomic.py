@@ -6,6 +6,7 @@ Everything is written under a temporary name in the same directory, flushed, the
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import shutil
 import tempfile
@@ -30,6 +31,22 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def torch_bytes(obj) -> bytes:
+    """`torch.save(obj)` as bytes. Saved through an in-memory buffer, the archive's inner folder is always
+    `archive` (saving to a path names it after the file, so a temporary name made every file different):
+    identical objects give byte-identical files."""
+    import torch
+
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def atomic_torch_save(obj, path: str | Path) -> None:
+    """`torch.save` to `path` atomically, byte-identical for identical objects (see `torch_bytes`)."""
+    atomic_write_bytes(path, torch_bytes(obj))
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:
