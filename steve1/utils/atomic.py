@@ -18,6 +18,41 @@ def tmp_sibling(path: Path, suffix: str = "") -> Path:
     return path.with_name(f".{path.name}.tmp-{os.getpid()}-{next(tempfile._get_candidate_names())}{suffix}")
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` runs on this machine."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_tmp_siblings(path: str | Path) -> int:
+    """Delete the `tmp_sibling` files of `path` left by writers that were killed (their process is gone);
+    returns how many. Those of live writers are left alone."""
+    path = Path(path)
+    n = 0
+    if not path.parent.is_dir():
+        return 0
+    for tmp in path.parent.glob(f".{glob_escape(path.name)}.tmp-*"):
+        pid_text = tmp.name[len(f".{path.name}.tmp-"):].split("-", 1)[0]
+        if pid_text.isdigit() and not process_alive(int(pid_text)) and tmp.is_file():
+            try:
+                tmp.unlink()
+                n += 1
+            except OSError:
+                pass
+    return n
+
+
+def glob_escape(name: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in name)
+
+
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
