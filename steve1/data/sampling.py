@@ -25,6 +25,7 @@ from pathlib import Path
 from steve1.data.episode import Episode, EpisodeError, list_episode_dirs, min_frames_for_training
 from steve1.paths import CONTRACTOR_DATASET_DIR, MIXED_AGENTS_DATASET_DIR, SAMPLINGS_DIR
 from steve1.utils.atomic import atomic_write_text
+from steve1.utils.cli import check_int, check_writable_dir, run_verb
 
 DEFAULT_DATASET_DIRS = (str(CONTRACTOR_DATASET_DIR), str(MIXED_AGENTS_DATASET_DIR))
 DEFAULT_SEED = 42  # the original's random.seed(42)
@@ -141,7 +142,10 @@ def create_sampling(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    return add_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--type", default="neurips", choices=["neurips"],
                    help="'neurips': frame-budget split over all dataset dirs")
     p.add_argument("--name", default="neurips")
@@ -157,15 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    try:
-        create_sampling(a.name, a.output_dir, a.dataset_dirs, a.train_frames, a.val_frames, a.seed, a.T,
-                        a.min_btwn_goals, a.val_from)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+def check_arguments(a: argparse.Namespace) -> None:
+    check_int(a.train_frames, "--train_frames", minimum=0, also=(-1,))
+    check_int(a.val_frames, "--val_frames", minimum=0)
+    check_int(a.T, "--T", minimum=1)
+    check_int(a.min_btwn_goals, "--min_btwn_goals", minimum=1)
+    if not a.name or "/" in a.name or a.name.startswith("."):
+        raise ValueError(f"--name {a.name!r} must be a plain file name")
+    check_writable_dir(a.output_dir, "--output_dir")
+
+
+def run(a: argparse.Namespace) -> int:
+    create_sampling(a.name, a.output_dir, a.dataset_dirs, a.train_frames, a.val_frames, a.seed, a.T,
+                    a.min_btwn_goals, a.val_from)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_verb("steve1 create-sampling", __doc__.split("\n")[0], add_arguments, run, argv,
+                    check=check_arguments)
 
 
 if __name__ == "__main__":
