@@ -130,7 +130,7 @@ def create_sampling(
         episodes += found
     if not episodes:
         raise ValueError(
-            f"no episode of at least {min_frames_for_training(T, min_btwn_goals)} frames in "
+            f"no readable episode of at least {min_frames_for_training(T, min_btwn_goals)} frames in "
             f"{list(dataset_dirs or DEFAULT_DATASET_DIRS)}; run train/1_generate_dataset.sh first"
         )
     held = load_sampling(output_dir, val_from)[1] if val_from else None

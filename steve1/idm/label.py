@@ -371,7 +371,11 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     )
-    return 1 if stats.failed and stats.labelled + stats.already_done == 0 else 0
+    if stats.failed and stats.labelled + stats.already_done == 0:
+        print(f"error: none of the {stats.failed} video(s) could be labelled (see the messages above)",
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -19,7 +19,7 @@ from steve1 import paths
 from steve1.agent.models import RANDOM_WEIGHTS_LABEL, AgentModels, load_agent_models
 from steve1.envs import WORLD_NAMES, make_world
 from steve1.envs.base import World
-from steve1.utils.cli import check_float, check_int, check_writable_dir, run_verb
+from steve1.utils.cli import check_float, check_int, check_writable_dir, one_line, run_verb
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -138,7 +138,7 @@ def friendly_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argpa
             return run(args)
         except (MissingWeightsError, GoalError, FileNotFoundError, ImportError) as err:
             logging.getLogger("steve1.run").error("%s", err)
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {one_line(err)}", file=sys.stderr)
             return 2
 
     wrapped.__doc__ = run.__doc__
