@@ -121,3 +121,12 @@ def test_sampling_leaves_out_corrupt_episodes(tmp_path, capsys):
     err = capsys.readouterr().err
     for name in ("truncated_video", "garbage_video", "no_embeds", "short_actions", "len_too_long"):
         assert f"{name}:" in err
+
+
+def test_loader_workers_report_bad_episodes_as_the_main_process_does(tmp_path):
+    kw = dict(KW, n_frames=16 * 24 * 2)
+    inline = _train(tiny_cfg(tmp_path / "inline", **kw))
+    workers = _train(tiny_cfg(tmp_path / "workers", **dict(kw, num_workers=1)))
+    assert workers.bad_episodes == inline.bad_episodes and workers.replaced_items == inline.replaced_items
+    a, b = inline.policy.state_dict(), workers.policy.state_dict()
+    assert all(torch.equal(a[k], b[k]) for k in a)
