@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     verb, rest = argv[0], argv[1:]
     if verb not in VERBS:
-        print(f"steve1: unknown verb '{verb}'\n\n{_usage()}", file=sys.stderr)
+        print(f"steve1: error: unknown verb '{verb}' (verbs: {', '.join(VERBS)}; see steve1 --help)",
+              file=sys.stderr)
         return 2
     module = importlib.import_module(VERBS[verb][0])
     return int(module.main(rest) or 0)

@@ -6,13 +6,12 @@ from steve1.data.sampling import create_sampling, load_sampling, split_by_frames
 
 
 def _fake_dataset(d, lens, prefix):
-    # episodes with real files but a tiny video: the sampler only reads len.txt
+    # complete, consistent episodes of blank frames (the sampler checks video, actions and embeds)
     for i, n in enumerate(lens):
         with EpisodeWriter(d, key=f"{prefix}{i}") as w:
-            w.add_frames(np.zeros((1, 128, 128, 3), np.uint8))
+            w.add_frames(np.zeros((n, 128, 128, 3), np.uint8))
             w.add_actions([{}] * n)
-            w.add_embeds([None] * n)
-            w.num_frames = n  # pretend: len.txt = n
+            w.add_embeds([None] * 15 + [np.zeros((1, 512), np.float32)] * (n - 15))
             w.finish(f"{prefix}{i}_nmFrm{n}")
 
 

@@ -42,6 +42,9 @@ class GoalError(ValueError):
     """A prompt or visual goal that cannot be used."""
 
 
+MAX_PROMPT_CHARS = 1000  # far beyond MineCLIP's 77-token context
+
+
 def check_prompt(text: object) -> str:
     """The prompt unchanged if it is a non-empty string; a clear error otherwise."""
     if not isinstance(text, str):
@@ -49,6 +52,9 @@ def check_prompt(text: object) -> str:
     if not text.strip():
         raise GoalError("empty text prompt: give an instruction such as 'chop down the tree' "
                         "(or use the unconditional agent for no goal)")
+    if len(text) > MAX_PROMPT_CHARS:
+        raise GoalError(f"the text prompt has {len(text)} characters; MineCLIP reads only its first 77 "
+                        f"tokens, so at most {MAX_PROMPT_CHARS} characters are accepted")
     return text
 
 

@@ -42,6 +42,7 @@ from steve1.data.embedding import (
 )
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
+from steve1.utils.cli import check_int, check_writable_dir, run_verb
 from steve1.utils.frames import resize_linear
 
 DEFAULT_MIN_TIMESTEPS = 1000
@@ -258,7 +259,10 @@ def convert_contractor(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    return add_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--index", default="10.x", choices=sorted(INDEX_URLS), help="contractor data version")
     p.add_argument("--index_url", default=None, help="read the index from this URL instead (http(s):// or file://)")
     p.add_argument("--output_dir", default="data/dataset_contractor/")
@@ -284,8 +288,28 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    check_int(args.num_episodes, "--num_episodes", minimum=1, also=(-1,))
+    check_int(args.batch_size, "--batch_size", minimum=1)
+    check_int(args.worker_id, "--worker_id", minimum=0)
+    if args.num_workers is not None:
+        check_int(args.num_workers, "--num_workers", minimum=1)
+        if args.worker_id >= args.num_workers:
+            raise ValueError(f"--worker_id {args.worker_id} must be < --num_workers {args.num_workers}")
+    check_int(args.min_timesteps, "--min_timesteps", minimum=1)
+    check_int(args.retries, "--retries", minimum=0)
+    check_writable_dir(args.output_dir, "--output_dir")
+    check_writable_dir(args.cache_dir, "--cache_dir")
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_verb("steve1 convert-contractor", __doc__.split("\n")[0], add_arguments, run, argv,
+                    check=check_arguments)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Exit status 0 if an episode is (or already was) converted, or this worker had nothing to do; 1 if no
+    episode could be converted (all corrupt, missing, too short or skipped before: nothing was produced)."""
     embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
                             args.mineclip_dtype)
     stats = convert_contractor(
@@ -294,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
         args.retries, progress=not args.no_progress,
     )
     print(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
+    tried = stats.corrupt + stats.missing + stats.download_failed + stats.too_short + stats.skipped_before
+    if tried and stats.converted + stats.already_done == 0:
+        print(f"error: none of the {tried} episode(s) could be converted (see the messages above; episodes "
+              f"skipped before are retried with --retry_skipped)", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -213,6 +213,33 @@ class Episode:
                 raise EpisodeError(f"episode {self.path}: embeds_attn[{i}] has shape {np.shape(e)}")
         self.metadata  # noqa: B018  (parses, raises on bad JSON)
 
+    def check(self) -> None:
+        """A cheap consistency check for a sampling (raises `EpisodeError`): the video opens, its header
+        counts at least len.txt frames and its first and last frames decode; actions and embeds hold len.txt
+        entries; every embed after the first 15 is present with 512 values. (`validate` decodes every frame.)
+        """
+        cap = cv2.VideoCapture(str(self.path / FRAMES_FILE))
+        try:
+            if not cap.isOpened():
+                raise EpisodeError(f"episode {self.path}: frames.mp4 cannot be opened (corrupt video?)")
+            header_frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            if header_frames < self._len:
+                raise EpisodeError(
+                    f"episode {self.path}: frames.mp4 holds {header_frames} frames, len.txt says {self._len}"
+                )
+        finally:
+            cap.release()
+        if self._len > 0:
+            self.frames(0, 1)
+            self.frames(self._len - 1, self._len)
+        self.actions()
+        for i, e in enumerate(self.embeds()[NUM_EMPTY_EMBEDS: self._len], start=NUM_EMPTY_EMBEDS):
+            if e is None or np.asarray(e).size != EMBED_DIM:
+                raise EpisodeError(
+                    f"episode {self.path}: embeds_attn[{i}] is {'missing' if e is None else np.shape(e)}; "
+                    f"expected a {EMBED_DIM}-value MineCLIP embedding"
+                )
+
     def is_valid(self, for_training: bool = False, min_frames_training: int = 720) -> bool:
         """The original rule: at least 16 frames, and `min_frames_training` when `for_training`."""
         if self._len < MIN_EPISODE_FRAMES:

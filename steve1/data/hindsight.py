@@ -14,10 +14,17 @@ Differences from the original (documented on purpose):
 - `one_step_past_goal=True` (default) keeps the original's off-by-one (the step right after the goal frame is
   still conditioned on the just-reached goal, steve1.md §11.1 #8); `False` switches to the next goal there.
 - Episodes too short for one sequence are skipped and counted (`skipped_episodes`) instead of asserting.
+- An episode that cannot be read (corrupt video, broken pickles, parts that disagree) does not stop training:
+  an item whose window fails to load is replaced by the next window of another episode, and the item says
+  which episodes failed (`bad_episodes`), so the trainer logs, counts and checkpoints them. The replacement
+  depends only on what is on disk and on the episodes known to be bad when the epoch began
+  (`set_known_bad`), so a resumed run reads exactly the same data.
 """
 from __future__ import annotations
 
 import collections
+import logging
+import pickle
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +33,16 @@ from typing import Protocol
 import numpy as np
 import torch
 
-from steve1.data.episode import EMBED_DIM, NUM_EMPTY_EMBEDS
+from steve1.data.episode import EMBED_DIM, NUM_EMPTY_EMBEDS, EpisodeError
 from steve1.data.sampling import load_sampling  # noqa: F401  (re-exported: the trainer reads samplings here)
 
 N_STEPS_WITHOUT_EMBED = NUM_EMPTY_EMBEDS  # MineCLIP embeds cover 16 frames: the first 15 steps have none
+MAX_BAD_EPISODES_PER_ITEM = 8  # unreadable episodes in a row one item may step over before giving up
+NO_EPISODE = -1  # padding of an item's `bad_episodes`
+# What reading a damaged episode raises (EpisodeError is a ValueError: stack_embeds' errors are caught too).
+EPISODE_READ_ERRORS = (EpisodeError, ValueError, OSError, EOFError, IndexError, pickle.UnpicklingError)
+
+log = logging.getLogger(__name__)
 
 
 class EpisodeLike(Protocol):
@@ -179,8 +192,15 @@ class HindsightDataset(torch.utils.data.Dataset):
         min_len = min_episode_length(config.seq_len, config.min_btwn_goals)
         windows, lengths = [], []
         self.skipped_episodes = 0
+        self.unreadable_episodes: list[int] = []  # could not even be opened (e.g. len.txt gone)
+        self.known_bad: frozenset[int] = frozenset()
         for i in range(len(episodes)):
-            n = len(self._episode(i))
+            try:
+                n = len(self._episode(i))
+            except EPISODE_READ_ERRORS as e:
+                log.warning("skipping unreadable episode %s: %s", self.episode_name(i), e)
+                self.unreadable_episodes.append(i)
+                n = 0
             lengths.append(n)
             if n < min_len:
                 self.skipped_episodes += 1
@@ -197,8 +217,17 @@ class HindsightDataset(torch.utils.data.Dataset):
         ep = self._episodes[i]
         return _open_episode(ep) if isinstance(ep, (str, Path)) else ep
 
+    def episode_name(self, i: int) -> str:
+        """Episode i's path (or repr of an in-memory one), for messages."""
+        ep = self._episodes[i]
+        return str(ep) if isinstance(ep, (str, Path)) else repr(ep)
+
     def set_epoch(self, epoch: int) -> None:
         self.epoch = int(epoch)
+
+    def set_known_bad(self, episode_indices) -> None:
+        """Episodes found unreadable before this epoch: their windows are replaced without being read."""
+        self.known_bad = frozenset(int(i) for i in episode_indices)
 
     def __len__(self) -> int:
         return len(self.windows)
@@ -225,6 +254,39 @@ class HindsightDataset(torch.utils.data.Dataset):
         return np.random.default_rng([self.seed, self.epoch, int(index)])
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        """Window `index`, or, if its episode cannot be read, the next window (in order, wrapping) of an
+        episode not yet failed. Adds `bad_episodes` (MAX_BAD_EPISODES_PER_ITEM,) int64: the episodes whose
+        reading failed for this item, padded with -1; and `replaced` () bool: this is not window `index`."""
+        failed: list[int] = []
+        last_error: Exception | None = None
+        n = len(self.windows)
+        for step in range(n):
+            candidate = (index + step) % n
+            ep_index = int(self.windows[candidate, 0])
+            if ep_index in self.known_bad or ep_index in failed:
+                continue
+            try:
+                item = self._window_item(candidate)
+            except EPISODE_READ_ERRORS as e:
+                log.warning("unreadable episode %s (skipped): %s", self.episode_name(ep_index), e)
+                failed.append(ep_index)
+                last_error = e
+                if len(failed) == MAX_BAD_EPISODES_PER_ITEM:
+                    raise EpisodeError(
+                        f"{len(failed)} episodes in a row cannot be read (last: "
+                        f"{self.episode_name(ep_index)}: {e}); the dataset looks badly damaged: check it, "
+                        f"then recreate the sampling"
+                    ) from e
+                continue
+            bad = np.full(MAX_BAD_EPISODES_PER_ITEM, NO_EPISODE, dtype=np.int64)
+            bad[: len(failed)] = failed
+            item["bad_episodes"] = torch.from_numpy(bad)
+            item["replaced"] = torch.tensor(step > 0)
+            return item
+        raise EpisodeError(f"no episode of this dataset can be read ({len(self.known_bad) + len(failed)} "
+                           f"failed, last: {last_error}); check the data, then recreate the sampling")
+
+    def _window_item(self, index: int) -> dict[str, torch.Tensor]:
         ep_index, start, end = (int(x) for x in self.windows[index])
         cfg = self.config
         embeds, buttons, camera = self._episode_arrays(ep_index)

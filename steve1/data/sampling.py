@@ -25,6 +25,7 @@ from pathlib import Path
 from steve1.data.episode import Episode, EpisodeError, list_episode_dirs, min_frames_for_training
 from steve1.paths import CONTRACTOR_DATASET_DIR, MIXED_AGENTS_DATASET_DIR, SAMPLINGS_DIR
 from steve1.utils.atomic import atomic_write_text
+from steve1.utils.cli import check_int, check_writable_dir, run_verb
 
 DEFAULT_DATASET_DIRS = (str(CONTRACTOR_DATASET_DIR), str(MIXED_AGENTS_DATASET_DIR))
 DEFAULT_SEED = 42  # the original's random.seed(42)
@@ -33,17 +34,22 @@ EpisodeLen = tuple[str, int]
 
 
 def valid_episodes(dataset_dir: str | Path, T: int = 640, min_btwn_goals: int = 15) -> list[EpisodeLen]:
-    """(path, len) of the episodes long enough for training, sorted by path; broken ones are reported."""
+    """(path, len) of the episodes long enough for training, sorted by path.
+
+    Each one is checked (`Episode.check`: the video opens and holds len.txt frames, actions and embeds agree
+    with it); broken ones are left out and reported with their path."""
     need = min_frames_for_training(T, min_btwn_goals)
     out: list[EpisodeLen] = []
     for p in list_episode_dirs(dataset_dir):
         try:
             ep = Episode(p)
+            if not ep.is_valid(for_training=True, min_frames_training=need):
+                continue
+            ep.check()
         except EpisodeError as e:
             print(f"skipping broken episode: {e}", file=sys.stderr)
             continue
-        if ep.is_valid(for_training=True, min_frames_training=need):
-            out.append((str(Path(dataset_dir) / p.name), len(ep)))
+        out.append((str(Path(dataset_dir) / p.name), len(ep)))
     return out
 
 
@@ -124,7 +130,7 @@ def create_sampling(
         episodes += found
     if not episodes:
         raise ValueError(
-            f"no episode of at least {min_frames_for_training(T, min_btwn_goals)} frames in "
+            f"no readable episode of at least {min_frames_for_training(T, min_btwn_goals)} frames in "
             f"{list(dataset_dirs or DEFAULT_DATASET_DIRS)}; run train/1_generate_dataset.sh first"
         )
     held = load_sampling(output_dir, val_from)[1] if val_from else None
@@ -136,7 +142,10 @@ def create_sampling(
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    return add_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     p.add_argument("--type", default="neurips", choices=["neurips"],
                    help="'neurips': frame-budget split over all dataset dirs")
     p.add_argument("--name", default="neurips")
@@ -152,15 +161,25 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = build_parser().parse_args(argv)
-    try:
-        create_sampling(a.name, a.output_dir, a.dataset_dirs, a.train_frames, a.val_frames, a.seed, a.T,
-                        a.min_btwn_goals, a.val_from)
-    except (ValueError, FileNotFoundError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+def check_arguments(a: argparse.Namespace) -> None:
+    check_int(a.train_frames, "--train_frames", minimum=0, also=(-1,))
+    check_int(a.val_frames, "--val_frames", minimum=0)
+    check_int(a.T, "--T", minimum=1)
+    check_int(a.min_btwn_goals, "--min_btwn_goals", minimum=1)
+    if not a.name or "/" in a.name or a.name.startswith("."):
+        raise ValueError(f"--name {a.name!r} must be a plain file name")
+    check_writable_dir(a.output_dir, "--output_dir")
+
+
+def run(a: argparse.Namespace) -> int:
+    create_sampling(a.name, a.output_dir, a.dataset_dirs, a.train_frames, a.val_frames, a.seed, a.T,
+                    a.min_btwn_goals, a.val_from)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_verb("steve1 create-sampling", __doc__.split("\n")[0], add_arguments, run, argv,
+                    check=check_arguments)
 
 
 if __name__ == "__main__":

@@ -6,12 +6,15 @@ columns (`steve1.eval.metrics.METRIC_NAMES`). `python -m steve1.eval.report epis
 from __future__ import annotations
 
 import argparse
+import csv
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from steve1.eval.metrics import METRIC_NAMES
 from steve1.eval.plots import plot_prompt_bars
 from steve1.eval.results import group_values, mean_ci95, read_rows_csv, write_episode_results
+from steve1.utils.cli import check_writable_dir, run_verb
 
 UNCONDITIONAL_AGENT = "unconditional"  # the zero-goal baseline the paper compares against
 
@@ -50,21 +53,34 @@ def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence
     return paths
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description="Summarise and plot per-episode evaluation results.")
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("results_csv", type=Path)
     p.add_argument("--out_dir", type=Path, required=True)
     p.add_argument("--prompt_key", default="prompt")
     p.add_argument("--agent_key", default="agent")
-    args = p.parse_args(argv)
-    rows = read_rows_csv(args.results_csv)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not args.results_csv.is_file():
+        raise FileNotFoundError(f"{args.results_csv} does not exist")
+    try:
+        rows = read_rows_csv(args.results_csv)
+    except (UnicodeDecodeError, csv.Error) as e:
+        raise ValueError(f"{args.results_csv} is not a readable CSV ({e})") from None
     missing = [k for k in (args.prompt_key, args.agent_key) if rows and k not in rows[0]]
     if not rows or missing:
-        raise SystemExit(f"{args.results_csv}: {'no rows' if not rows else f'no column(s) {missing}'}; "
+        raise ValueError(f"{args.results_csv}: {'no rows' if not rows else f'no column(s) {missing}'}; "
                          f"expected per-episode rows with prompt, agent and metric columns")
+    check_writable_dir(args.out_dir, "--out_dir")
     for path in plot_results(rows, args.out_dir, prompt_key=args.prompt_key, agent_key=args.agent_key):
         print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_verb("steve1 eval-report", "Summarise and plot per-episode evaluation results.", add_arguments,
+                    run, argv)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,6 +6,7 @@ prompt in white, vertically centred (960×360 in all), as the original's `run_in
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -13,9 +14,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from steve1.utils.atomic import atomic_write_text, tmp_sibling
+from steve1.utils.atomic import atomic_write_text, remove_stale_tmp_siblings, tmp_sibling
 from steve1.utils.video import VideoError, read_video_chunks
 
+log = logging.getLogger(__name__)
 FOURCC = "mp4v"
 PAPER_VIDEO_FPS = 30  # run_agent.py's videos (the game runs at 20 steps/s, so they play 1.5× fast)
 INTERACTIVE_VIDEO_FPS = 20
@@ -91,6 +93,7 @@ class VideoStream:
         self.path = Path(path)
         self.fps = float(fps)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_tmp_siblings(self.path)  # hidden temp videos of a killed earlier run
         self.tmp = tmp_sibling(self.path, suffix=".mp4")
         self._writer: cv2.VideoWriter | None = None
         self._shape: tuple | None = None
@@ -124,8 +127,12 @@ class VideoStream:
         return self.path
 
     def discard(self) -> None:
-        self._release()
-        self.tmp.unlink(missing_ok=True)
+        """Remove the temporary file. Never raises: it runs while another error is being reported."""
+        try:
+            self._release()
+            self.tmp.unlink(missing_ok=True)
+        except (OSError, cv2.error) as e:
+            log.warning("could not remove the temporary video %s: %s", self.tmp, e)
 
 
 def write_video(frames: np.ndarray | Iterable[np.ndarray], path: str | Path, fps: float = PAPER_VIDEO_FPS,

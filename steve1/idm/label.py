@@ -43,6 +43,7 @@ from steve1.idm.model import InverseDynamicsModel
 from steve1.idm.preprocess import resize_frames
 from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
 from steve1.utils import video as video_io
+from steve1.utils.cli import check_float, check_int, check_writable_dir, run_verb
 from steve1.utils.frames import resize_linear
 from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
 
@@ -312,7 +313,27 @@ def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     return p
 
 
+def check_arguments(args: argparse.Namespace) -> None:
+    check_int(args.window, "--window", minimum=1)
+    WindowPolicy(args.window, args.stride)  # checks the stride against the window
+    check_int(args.batch_windows, "--batch_windows", minimum=1)
+    check_int(args.num_workers, "--num_workers", minimum=1)
+    check_int(args.worker_id, "--worker_id", minimum=0)
+    if args.worker_id >= args.num_workers:
+        raise ValueError(f"--worker_id {args.worker_id} must be < --num_workers {args.num_workers}")
+    if args.threads is not None:
+        check_int(args.threads, "--threads", minimum=1)
+    if args.target_fps is not None:
+        check_float(args.target_fps, "--target_fps", minimum=0, strictly=True)
+    if not Path(args.video_dir).is_dir():
+        raise FileNotFoundError(f"--video_dir {args.video_dir} is not a folder")
+    if not list_videos(Path(args.video_dir)):
+        raise ValueError(f"--video_dir {args.video_dir} holds no video file")
+    check_writable_dir(args.output_dir, "--output_dir")
+
+
 def run(args: argparse.Namespace) -> int:
+    """Exit status 0 if a video was (or already had been) labelled, 1 if every video failed."""
     policy = WindowPolicy(args.window, args.stride)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -352,14 +373,16 @@ def run(args: argparse.Namespace) -> int:
             }
         )
     )
+    if stats.failed and stats.labelled + stats.already_done == 0:
+        print(f"error: none of the {stats.failed} video(s) could be labelled (see the messages above)",
+              file=sys.stderr)
+        return 1
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = add_arguments(
-        argparse.ArgumentParser(prog="steve1 label-video", description=__doc__.split("\n")[0])
-    )
-    return run(parser.parse_args(argv))
+    return run_verb("steve1 label-video", __doc__.split("\n")[0], add_arguments, run, argv,
+                    check=check_arguments)
 
 
 if __name__ == "__main__":

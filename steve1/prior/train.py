@@ -29,7 +29,8 @@ from tqdm import tqdm
 from steve1.prior.data import fingerprint, load_prior_data, split_train_val
 from steve1.prior.loss import prior_loss
 from steve1.prior.model import MINECLIP_DIM, PRIOR_HIDDEN_DIM, PRIOR_LATENT_DIM, TranslatorVAE
-from steve1.utils.atomic import atomic_path, atomic_write_text
+from steve1.utils.atomic import atomic_torch_save, atomic_write_text
+from steve1.utils.cli import check_float, check_int, check_writable_file, run_verb
 
 DEFAULT_OUTPUT = Path("data/weights/vae/trained_vae.pt")  # 4_train_prior.sh's --output_path
 
@@ -64,6 +65,12 @@ class PriorTrainConfig:
     def validate(self) -> None:
         if self.batch_size < 1 or self.n_epochs < 1:
             raise ValueError(f"batch_size and n_epochs must be >= 1, got {self.batch_size}, {self.n_epochs}")
+        check_int(self.hidden_dim, "hidden_dim", minimum=1)
+        check_int(self.latent_dim, "latent_dim", minimum=1)
+        check_int(self.n_validation, "n_validation", minimum=0)
+        check_float(self.lr, "lr", minimum=0, strictly=True)
+        check_float(self.weight_decay, "weight_decay", minimum=0)
+        check_float(self.beta, "beta", minimum=0)
         if self.kl_reduction not in ("sum", "batchmean"):
             raise ValueError(f"kl_reduction must be 'sum' or 'batchmean', got {self.kl_reduction!r}")
         if self.precision not in ("fp32", "bf16"):
@@ -71,6 +78,8 @@ class PriorTrainConfig:
         if self.precision == "bf16" and self.resolved_device().type != "cuda":
             raise ValueError("--precision bf16 needs a CUDA device; use the default fp32 on CPU")
 
+
+PROG_DESCRIPTION = "Train the STEVE-1 CVAE prior on data.pkl (resumable)."
 
 # Keys that must agree between a resume checkpoint and the current run.
 _RESUME_KEYS = ("hidden_dim", "latent_dim", "batch_size", "lr", "weight_decay", "n_validation", "n_epochs",
@@ -106,9 +115,17 @@ def train_prior(cfg: PriorTrainConfig) -> dict:
 
     Returns the final state: history, best_epoch, best_val, best_state."""
     cfg.validate()
+    check_writable_file(cfg.output_path, "output_path")
+    check_writable_file(cfg.resolved_checkpoint(), "checkpoint_path")
     device = cfg.resolved_device()
     text_np, visual_np = load_prior_data(cfg.data_path)
     data_hash = fingerprint(text_np, visual_np)
+    finished = _finished_run(cfg, data_hash)
+    if finished is not None:
+        print(f"{cfg.output_path} is already trained with these settings and data (best epoch "
+              f"{finished['best_epoch']}, val loss {finished['best_val']:.6g}); pass --restart to train it "
+              f"again", file=sys.stderr)
+        return finished
     train_idx, val_idx = split_train_val(len(text_np), cfg.n_validation, cfg.seed)
     text, visual = torch.from_numpy(text_np), torch.from_numpy(visual_np)  # (N, 512) on CPU
 
@@ -156,35 +173,67 @@ def train_prior(cfg: PriorTrainConfig) -> dict:
         ckpt = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "generator": generator.get_state(), "config": dataclasses.asdict(cfg),
                 "data_sha256": data_hash, **state}
-        with atomic_path(ckpt_path) as tmp:
-            torch.save(ckpt, tmp)
+        atomic_torch_save(ckpt, ckpt_path)
 
     out = Path(cfg.output_path)
-    with atomic_path(out) as tmp:
-        torch.save(copy.deepcopy(state["best_state"]), tmp)
-    atomic_write_text(out.with_name(out.name + ".history.json"), json.dumps(
+    atomic_torch_save(copy.deepcopy(state["best_state"]), out)
+    atomic_write_text(_history_path(out), json.dumps(
         {"best_epoch": state["best_epoch"], "best_val_loss": state["best_val"], "history": state["history"],
-         "config": dataclasses.asdict(cfg)}, indent=1))
+         "config": dataclasses.asdict(cfg), "data_sha256": data_hash}, indent=1))
     ckpt_path.unlink(missing_ok=True)
     print(f"Saved best prior (epoch {state['best_epoch']}, val loss {state['best_val']:.6g}) to {out}",
           file=sys.stderr)
     return state
 
 
-def parse_args(argv: list[str] | None = None) -> PriorTrainConfig:
-    p = argparse.ArgumentParser(description="Train the STEVE-1 CVAE prior on data.pkl (resumable).")
+def _history_path(output_path: str | Path) -> Path:
+    out = Path(output_path)
+    return out.with_name(out.name + ".history.json")
+
+
+def _finished_run(cfg: PriorTrainConfig, data_hash: str) -> dict | None:
+    """The result of an earlier run that finished with the same settings and data (its output and history
+    are there), or None. `--restart` always trains again."""
+    history = _history_path(cfg.output_path)
+    if cfg.restart or not Path(cfg.output_path).is_file() or not history.is_file():
+        return None
+    try:
+        done = json.loads(history.read_text())
+        saved = done["config"]
+        same = done.get("data_sha256") == data_hash and all(saved.get(k) == getattr(cfg, k)
+                                                            for k in _RESUME_KEYS)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    if not same:
+        return None
+    return {"epoch": cfg.n_epochs, "best_val": done["best_val_loss"], "best_epoch": done["best_epoch"],
+            "best_state": None, "history": done["history"], "already_done": True}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
     for f in dataclasses.fields(PriorTrainConfig):
         if f.type in ("bool", bool):
             p.add_argument(f"--{f.name}", action="store_true")
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
             p.add_argument(f"--{f.name}", type=kind, default=f.default)
+    return p
+
+
+def parse_args(argv: list[str] | None = None) -> PriorTrainConfig:
+    p = add_arguments(argparse.ArgumentParser(description=PROG_DESCRIPTION))
     return PriorTrainConfig(**vars(p.parse_args(argv)))
 
 
-def main(argv: list[str] | None = None) -> None:
-    train_prior(parse_args(argv))
+def run(args: argparse.Namespace) -> int:
+    train_prior(PriorTrainConfig(**vars(args)))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_verb("steve1 train-prior", PROG_DESCRIPTION, add_arguments, run, argv,
+                    check=lambda a: PriorTrainConfig(**vars(a)).validate())
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -6,6 +6,7 @@ Option names are ours (`--policy`, `--weights`, ...); the original's names are a
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import re
 import sys
@@ -18,6 +19,7 @@ from steve1 import paths
 from steve1.agent.models import RANDOM_WEIGHTS_LABEL, AgentModels, load_agent_models
 from steve1.envs import WORLD_NAMES, make_world
 from steve1.envs.base import World
+from steve1.utils.cli import check_float, check_int, check_writable_dir, one_line, run_verb
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -55,11 +57,25 @@ def parse_and_run(
     prog: str, doc: str | None, add_arguments: Callable[[argparse.ArgumentParser], None],
     run: Callable[[argparse.Namespace], int], argv: list[str] | None,
 ) -> int:
-    """A runner's `main`: build its parser (`prog`, module docstring as help), parse `argv`, call `run`."""
-    parser = argparse.ArgumentParser(prog=prog, description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """A runner's `main`: build its parser (`prog`, module docstring as help), parse `argv`, check the
+    shared arguments (`check_run_arguments`), call `run`; user errors end as one line and exit status 2."""
+    return run_verb(prog, doc, add_arguments, run, argv, check=check_run_arguments)
+
+
+def check_run_arguments(args: argparse.Namespace) -> None:
+    """The runners' shared options, checked before any model loads or world starts (ValueError)."""
+    for name in ("steps", "episodes", "n_worlds", "max_steps"):
+        if getattr(args, name, None) is not None:
+            check_int(getattr(args, name), "--" + name.replace("_", "-"), minimum=1)
+    if getattr(args, "max_retries", None) is not None:
+        check_int(args.max_retries, "--max-retries", minimum=0)
+    for name in ("cond_scale", "text_cond_scale", "visual_cond_scale"):
+        if getattr(args, name, None) is not None:
+            check_float(getattr(args, name), "--" + name.replace("_", "-"))
+    if getattr(args, "fps", None) is not None:
+        check_float(args.fps, "--fps", minimum=0, strictly=True)
+    if getattr(args, "out_dir", None) is not None:
+        check_writable_dir(args.out_dir, "--out-dir")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -88,16 +104,24 @@ def generator(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(seed))
 
 
-def safe_file_name(text: str, limit: int = 120) -> str:
-    """A prompt made usable as a file name (no path separators or control characters)."""
+FILE_NAME_BYTES = 100  # a prompt's part of a file name; with the hash, suffixes and temp names < 255 bytes
+NAME_HASH_CHARS = 8
+
+
+def safe_file_name(text: str, limit: int = FILE_NAME_BYTES) -> str:
+    """A prompt made usable as a file name: no path separators or control characters, at most `limit` bytes
+    of UTF-8. A prompt that had to be changed (cut or characters replaced) gets `-` and 8 hex characters of
+    the SHA-1 of the whole prompt, so two prompts never share a name; a short plain prompt stays as it is."""
     name = re.sub(r"[/\\\x00-\x1f]", "_", text).strip()
-    return name[:limit] or "_"
+    cut = name.encode("utf-8")[:limit].decode("utf-8", "ignore").rstrip()
+    if cut == text and cut and not cut.startswith("."):
+        return cut
+    digest = hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest()[:NAME_HASH_CHARS]
+    return f"{cut.lstrip('.')}-{digest}" if cut.lstrip(".") else digest
 
 
 def check_positive(value: int, what: str) -> int:
-    if value < 1:
-        raise SystemExit(f"{what} must be >= 1, got {value}")
-    return value
+    return check_int(value, what, minimum=1)
 
 
 def existing(path: Path) -> bool:
@@ -115,7 +139,7 @@ def friendly_errors(run: Callable[[argparse.Namespace], int]) -> Callable[[argpa
             return run(args)
         except (MissingWeightsError, GoalError, FileNotFoundError, ImportError) as err:
             logging.getLogger("steve1.run").error("%s", err)
-            print(f"error: {err}", file=sys.stderr)
+            print(f"error: {one_line(err)}", file=sys.stderr)
             return 2
 
     wrapped.__doc__ = run.__doc__

@@ -111,7 +111,7 @@ def prompt_texts(args: argparse.Namespace) -> dict[str, str]:
 
 
 def _file_key(key: str) -> str:
-    return safe_file_name(key.replace("/", "__"), limit=200)
+    return safe_file_name(key.replace("/", "__"))
 
 
 def build_jobs(args, models: AgentModels, texts: dict[str, str], agents: list[str]) -> list[EpisodeJob]:

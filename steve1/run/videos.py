@@ -17,6 +17,7 @@ from steve1.agent.models import AgentModels
 from steve1.eval.results import write_episode_results, write_rows_csv, write_rows_json
 from steve1.run.common import DTYPES, banner, existing, generator, world_factory
 from steve1.run.episodes import EpisodeJob, EpisodeResult, EpisodeRunner, RunConfig
+from steve1.utils.cli import check_file_name
 
 log = logging.getLogger("steve1.run")
 EPISODES_STEM = "episodes"
@@ -57,6 +58,9 @@ def run_video_jobs(args: argparse.Namespace, models: AgentModels, jobs: Sequence
                    out_dir: Path) -> int:
     """Run the jobs (skipping made videos); returns the process exit status (1 if an episode failed)."""
     todo = pending_jobs(jobs)
+    for job in todo:  # before any world starts
+        if job.video_path is not None:
+            check_file_name(job.video_path, f"episode {job.key[:40]!r}")
     failures: list[tuple[str, str]] = []
     if todo:
         n_worlds = max(1, min(args.n_worlds, len(todo)))

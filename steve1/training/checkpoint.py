@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from steve1.utils.atomic import atomic_path, atomic_write_text
+from steve1.utils.atomic import atomic_torch_save, atomic_write_text
 
 LATEST = "latest"
 
@@ -49,8 +49,7 @@ def partial_dir(checkpoint_dir: Path, n_steps: int) -> Path:
 
 
 def save_torch(obj: Any, path: Path) -> None:
-    with atomic_path(path) as tmp:
-        torch.save(obj, tmp)
+    atomic_torch_save(obj, path)
 
 
 def publish(checkpoint_dir: Path, n_steps: int, keep: int) -> Path:

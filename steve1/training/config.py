@@ -103,7 +103,12 @@ def load_config(name_or_path: str | Path, **overrides) -> TrainConfig:
         raise FileNotFoundError(
             f"training config {path} not found (names: tiny, small, paper, or a .yaml path)"
         )
-    values = yaml.safe_load(path.read_text()) or {}
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"training config {path} is not valid YAML ({' '.join(str(e).split())})") from None
+    if not isinstance(values, dict):
+        raise ValueError(f"training config {path} holds a {type(values).__name__}, expected key: value lines")
     values.update(overrides)
     known = {f.name for f in dataclasses.fields(TrainConfig)}
     unknown = sorted(set(values) - known)

@@ -13,7 +13,10 @@ Differences from the original, all fixes of steve1.md §11:
 - the final weights are written to `out_weights` itself (plus `_latest`, `_best`, `_snapshot_<frames>`), in
   the released key layout (no `policy.` prefix);
 - empty loaders and `T % trunc_t != 0` give clear errors; validation is deterministic (fixed goals per run);
-- wandb is off unless asked; metrics also go to `<checkpoint_dir>/metrics.jsonl`.
+- wandb is off unless asked; metrics also go to `<checkpoint_dir>/metrics.jsonl`;
+- an episode that cannot be read does not stop training: its items are replaced by the dataset, the episode
+  is logged with its path and counted (`bad_episodes`, `replaced_items` in metrics.jsonl and the
+  checkpoint), and from the next epoch on it is not read again; resuming stays exact.
 
 Other choices: with accumulation, an update's LR is the schedule at the frame count where its accumulation
 window began (the original, whose updates saw only the last chunk, used that chunk's count); a partial window
@@ -26,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -54,6 +58,7 @@ from steve1.training.schedule import learning_rate
 from steve1.utils.atomic import atomic_write_text
 
 StepCallback = Callable[["Trainer"], None]
+log = logging.getLogger(__name__)
 
 
 def weights_path(out_weights: str | Path, tag: str) -> Path:
@@ -161,6 +166,8 @@ class Trainer:
         self._update_loss: torch.Tensor | float = 0.0
         self._log_losses: list[torch.Tensor] = []
         self.last_grad_norm = float("nan")
+        self.bad_episodes: dict[int, int] = {}  # training episode index -> epoch it was found unreadable
+        self.replaced_items = 0  # training items replaced because their episode could not be read
         self._t_log = time.perf_counter()
         self._frames_at_log = 0
 
@@ -195,6 +202,18 @@ class Trainer:
                 "num_processes": self.acc.num_processes, "seed": c.seed,
                 "n_train_sequences": len(self.train_set)}
 
+    def note_bad_episodes(self, batch: dict, epoch: int, count: bool) -> None:
+        """Take the dataset's report out of `batch`; log and remember newly unreadable training episodes.
+        `count`: this batch is seen for the first time (not the re-read of a batch a resume began inside)."""
+        bad, replaced = batch.pop("bad_episodes"), batch.pop("replaced")
+        for i in sorted({int(i) for i in bad.flatten().tolist() if i >= 0}):
+            if i not in self.bad_episodes:
+                self.bad_episodes[i] = epoch
+                log.warning("training episode %s cannot be read: skipped from now on (%d unreadable so far)",
+                            self.train_set.episode_name(i), len(self.bad_episodes))
+        if count:
+            self.replaced_items += int(replaced.sum())
+
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.acc.device, non_blocking=True) for k, v in batch.items()}
 
@@ -228,10 +247,12 @@ class Trainer:
             epoch, batch_in_epoch = divmod(self.n_steps // cpb, bpe)
             self.train_sampler.set_position(epoch, batch_in_epoch)
             self.train_set.set_epoch(epoch)
+            self.train_set.set_known_bad(i for i, e in self.bad_episodes.items() if e < epoch)
             for batch in self._loader(self.train_set, self.train_sampler):
                 if self.n_steps % cpb == 0 and self.frames >= cfg.n_frames:
                     done = True
                     break
+                self.note_bad_episodes(batch, epoch, count=self.n_steps % cpb == 0)
                 batch = self._to_device(batch)
                 for chunk in range(self.n_steps % cpb, cpb):
                     self.micro_step(batch, chunk)
@@ -243,6 +264,10 @@ class Trainer:
         self.save_checkpoint()
         if self.acc.is_main_process:
             save_weights(self.policy, self.cfg.out_weights)
+            if self.bad_episodes:
+                names = ", ".join(self.train_set.episode_name(i) for i in sorted(self.bad_episodes))
+                bar.write(f"skipped {len(self.bad_episodes)} unreadable training episodes "
+                          f"({self.replaced_items} sequences replaced): {names}")
             bar.write(f"final weights: {self.cfg.out_weights}")
         bar.close()
         self.acc.wait_for_everyone()
@@ -318,7 +343,8 @@ class Trainer:
                    "epoch":
                        self.n_steps / (self.train_sampler.batches_per_epoch * self.cfg.chunks_per_sequence),
                    "learning_rate": getattr(self, "lr", 0.0), "grad_l2_norm": self.last_grad_norm,
-                   "frames_per_s": fps}
+                   "frames_per_s": fps, "bad_episodes": len(self.bad_episodes),
+                   "replaced_items": self.replaced_items}
         bar.set_postfix(loss=f"{loss:.3f}", lr=f"{metrics['learning_rate']:.2e}")
         self._record(metrics)
 
@@ -336,6 +362,7 @@ class Trainer:
         self.model.eval()
         losses = []
         for batch in self._loader(self.val_set, self.val_sampler):
+            del batch["bad_episodes"], batch["replaced"]  # the dataset logs them; validation keeps no state
             batch = self._to_device(batch)
             state = self._initial_state(batch["img"].shape[0])
             for chunk in range(cfg.chunks_per_sequence):
@@ -382,6 +409,8 @@ class Trainer:
             "best_val_loss": self.best_val_loss,
             "next_snapshot_frames": self.next_snapshot_frames,
             "update_loss": float(self._update_loss),
+            "bad_episodes": dict(self.bad_episodes),
+            "replaced_items": self.replaced_items,
             "rng": ckpt.rng_states(),
             "state": tree_map(lambda t: t.detach().cpu(), self.state),
             "grads": [None if p.grad is None else p.grad.detach().cpu() for p in self.params],
@@ -398,7 +427,9 @@ class Trainer:
         if trainer_state["fingerprint"] != self.fingerprint():
             raise ValueError(
                 f"checkpoint {path} was written by a run with {trainer_state['fingerprint']}, this run has "
-                f"{self.fingerprint()}; use the same settings, or another checkpoint_dir to start afresh"
+                f"{self.fingerprint()}; use the same settings and sampling, or another checkpoint_dir to "
+                f"start afresh (unreadable episodes need not be removed from the sampling: training skips "
+                f"them and resumes exactly)"
             )
         self.policy.load_state_dict(ckpt.load(path, "model.pt"))
         self.optimizer.load_state_dict(ckpt.load(path, "optimizer.pt"))
@@ -406,6 +437,8 @@ class Trainer:
         self.best_val_loss = trainer_state["best_val_loss"]
         self.next_snapshot_frames = trainer_state["next_snapshot_frames"]
         self._update_loss = trainer_state["update_loss"]
+        self.bad_episodes = dict(trainer_state.get("bad_episodes", {}))
+        self.replaced_items = int(trainer_state.get("replaced_items", 0))
         self._frames_at_log = self.frames
         self.state = tree_map(lambda t: t.to(self.acc.device), trainer_state["state"])
         for p, g in zip(self.params, trainer_state["grads"], strict=True):

@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from steve1.utils.atomic import atomic_path
+from steve1.utils.atomic import atomic_torch_save
 from steve1.utils.state_dict import StateDictError, StateDictMismatch, check_state_dict
 
 KNOWN_PREFIXES = ("module.policy.", "policy.", "module.")
@@ -90,5 +90,4 @@ def load_policy_weights(
 def save_policy_weights(policy: nn.Module, path: str | Path) -> None:
     """Write the state dict in the released layout (bare keys, CPU tensors), atomically."""
     sd = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
-    with atomic_path(path) as tmp:
-        torch.save(sd, tmp)
+    atomic_torch_save(sd, path)

@@ -1,7 +1,9 @@
 """The virtual display: frames from Xvfb's memory-mapped XWD screen file; keys and mouse via XTest."""
 from __future__ import annotations
 
+import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +54,35 @@ class FrameBuffer:
         return self._pixels[:, :, self._channels]  # fancy indexing copies
 
 
+_XAUTHORITY_LOCK = threading.Lock()
+
+
+def _connect(display_module, display_name: str, auth_file: Path | None):
+    """Open the X display; with `auth_file`, authenticate with its cookie. python-xlib reads the cookie file
+    named by $XAUTHORITY while it connects, so that variable is set for the connection only."""
+    if auth_file is None:
+        return display_module.Display(display_name)
+    with _XAUTHORITY_LOCK:
+        before = os.environ.get("XAUTHORITY")
+        os.environ["XAUTHORITY"] = str(auth_file)
+        try:
+            return display_module.Display(display_name)
+        finally:
+            if before is None:
+                os.environ.pop("XAUTHORITY", None)
+            else:
+                os.environ["XAUTHORITY"] = before
+
+
 class XInput:
     """Keyboard and mouse of one X display through the XTest extension."""
 
-    def __init__(self, display_name: str):
+    def __init__(self, display_name: str, auth_file: Path | None = None):
         from Xlib import XK, X, display
         from Xlib.ext import xtest
 
         self._X, self._xtest = X, xtest
-        self.display = display.Display(display_name)
+        self.display = _connect(display, display_name, auth_file)
         if not self.display.query_extension("XTEST"):
             raise RuntimeError(f"display {display_name} has no XTEST extension")
         self.display.change_keyboard_control(auto_repeat_mode=X.AutoRepeatModeOff)  # held keys do not repeat

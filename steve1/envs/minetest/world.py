@@ -40,6 +40,7 @@ TICK_S = 1.0 / STEPS_PER_SECOND
 STATE_FILE = "steve1_state.json"
 COMMAND_FILE = "steve1_cmd.json"
 LOOK_FILE = "steve1_look.json"  # the commanded look, read by the mod every server step
+XAUTHORITY_FILE = "Xauthority"  # the virtual display's cookie (processes.start_xvfb)
 HIDE_CHAT_KEYSYM = "F2"
 STATUS_TEXT_S = 2.0  # Minetest shows "Chat hidden" for about 1.5 s after F2; wait it out on a fresh start
 INSTALL_HINT = ("the Minetest world needs the Debian packages minetest, minetest-data and xvfb: "
@@ -182,8 +183,8 @@ class MinetestWorld(World):
         fbdir = self._root / "screen"
         fbdir.mkdir(exist_ok=True)
         self._procs["xvfb"], self._display_name = processes.start_xvfb(
-            *self.resolution, fbdir, self._root / "xvfb.log")
-        self._input = XInput(self._display_name)
+            *self.resolution, fbdir, self._root / "xvfb.log", auth_file=self._root / XAUTHORITY_FILE)
+        self._input = XInput(self._display_name, self._root / XAUTHORITY_FILE)
         self._frames = FrameBuffer(fbdir / "Xvfb_screen0")
 
     def _write_config(self, seed: int) -> Path:
@@ -213,13 +214,15 @@ class MinetestWorld(World):
             self._start_display()
         self._world_dir = self._new_world_dir()
         config = self._write_config(seed)
-        env = dict(os.environ, DISPLAY=self._display_name, HOME=str(self._root))
+        env = dict(os.environ, DISPLAY=self._display_name, HOME=str(self._root),
+                   XAUTHORITY=str(self._root / XAUTHORITY_FILE))
         if self.render_threads is not None:  # llvmpipe's rasterizer threads; 0: in the game's own thread
             env["LP_NUM_THREADS"] = str(self.render_threads)
         log = self._root / "game.log"
         self._procs["game"] = processes.spawn(
             [processes.find_executable("minetest"), "--go", "--world", str(self._world_dir), "--gameid",
-             GAME_ID, "--config", str(config), "--logfile", str(self._root / "debug.txt")], log, env=env)
+             GAME_ID, "--config", str(config), "--logfile", str(self._root / "debug.txt")], log, env=env,
+            loopback_only=True)
         self.seed = seed
         self._state, self._state_seq = {}, -1.0
         deadline = time.monotonic() + self.start_timeout_s
