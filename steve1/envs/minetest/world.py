@@ -348,7 +348,8 @@ class MinetestWorld(World):
                 self._restart_processes()
                 running, fresh = False, True
         self._next_tick = time.monotonic()
-        info = {"seed": self.seed, "fresh_world": fresh, "faults": faults, "restarts": self.restarts}
+        info = {"seed": self.seed, "fresh_world": fresh, "faults": faults, "restarts": self.restarts,
+                "senses": self._state.get("senses", {})}
         return self._observe(), info
 
     def step_send(self, action: dict) -> None:
@@ -380,7 +381,8 @@ class MinetestWorld(World):
                 if time.monotonic() - self._state_seen_at > self.hang_timeout_s:
                     raise WorldFault(f"Minetest reported no state for {self.hang_timeout_s} s (hung)")
                 self.timing["step_ms"] = (work_s + time.perf_counter() - t_work) * 1e3
-                return obs, 0.0, False, False, {"fault": None, "game_time": self._state.get("t", 0.0)}
+                return obs, 0.0, False, False, {"fault": None, "game_time": self._state.get("t", 0.0),
+                                                 "senses": self._state.get("senses", {})}
             except FAULTS as err:
                 self._pending_faults.append(f"step: {err}")
         return self._recover()

@@ -2,6 +2,7 @@
 -- Every 1/20 s of game time it writes <world>/steve1_state.json (position, look angles, health, inventory);
 -- it polls <world>/steve1_cmd.json for commands from Python and acknowledges them by id in the state.
 
+local senses = dofile(minetest.get_modpath("steve1_bridge") .. "/senses.lua")
 local world = minetest.get_worldpath()
 local STATE_PATH = world .. "/steve1_state.json"
 local CMD_PATH = world .. "/steve1_cmd.json"
@@ -151,6 +152,7 @@ local function write_state()
 		state.inv = inventory_counts(player)
 		state.inv["_"] = 0  -- keeps the table an object in JSON even when empty
 		state.time_of_day = minetest.get_timeofday()
+		state.senses = senses.collect(player)
 	end
 	minetest.safe_file_write(STATE_PATH, minetest.write_json(state))
 end
