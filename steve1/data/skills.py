@@ -37,13 +37,15 @@ TURN_GAIN = 0.3  # fraction of the facing error turned per step: observations la
 AIM_TOLERANCE_DEG = 6.0  # facing error below which a skill starts walking/digging
 WALK_TOLERANCE_DEG = 30.0  # facing error below which a skill walks while still turning
 REACH = 3.5  # nodes from the eye within which a skill digs/places (Minetest Game's hand reaches 4)
-APPROACH_DIST = 2.2  # horizontal distance to a target node at which walking stops
 STUCK_WINDOW = 10  # steps over which less than STUCK_MOVE nodes of progress counts as stuck
 STUCK_MOVE = 0.3
 STUCK_TURN_AFTER = 3  # stuck windows in a row before turning away
-TARGET_TIMEOUT = 300  # steps spent on one target before wandering off for WANDER_STEPS
+TARGET_TIMEOUT = 300  # steps spent on one target before giving it up and wandering WANDER_STEPS
 WANDER_STEPS = 60
+DETOUR_STEPS = 20  # steps walked in a new direction after getting stuck on the way to a target
+MAX_DETOURS = 3  # detours on the way to one target before giving it up
 WANDER_TURN_P = 0.02  # per step, while wandering: pick a new heading
+AIMED_WAIT = 20  # steps aimed at a target without pointing at it before trying another
 DIG_TIMEOUT = 120  # steps attacking one node (a trunk takes 3.5 s = 70 steps by hand) before re-aiming
 SKY_PITCH = -60.0  # looking at the sky means pitch <= this
 SKY_PITCH_RANGE = (-85.0, -68.0)  # where look_at_sky keeps its pitch
@@ -65,6 +67,7 @@ GRASS_NODES = tuple(f"default:grass_{i}" for i in range(1, 6))  # drop farming:s
 PLACEABLE_BLOCKS = ("default:dirt", "default:cobble", "default:wood", "default:stone", "default:sand",
                     "default:pine_wood", "default:aspen_wood", "default:junglewood", "default:acacia_wood")
 HOTBAR_SLOTS = 9
+GRASS_AIM_DY = -0.4  # aim near a grass plant's foot: grass_1's selection box is only 3/16 of a node high
 
 SKILL_START_ITEMS: dict[str, dict[str, int]] = {  # Minetest item -> count, given at episode start
     "build_tower": {"default:dirt": 64},
@@ -155,6 +158,8 @@ class SlotState:
     target: tuple | None = None  # node position being worked on
     target_steps: int = 0
     wander_left: int = 0
+    detours: int = 0  # times walking to the current target got stuck and turned away
+    avoid: set = field(default_factory=set)  # node positions given up on
     extra: dict = field(default_factory=dict)
 
 
@@ -209,14 +214,17 @@ class SkillAgent:
 
     def walk(self, state: SlotState, obs: dict, senses: dict, yaw: float, sprint: bool = False,
              pitch: float = 0.0) -> dict:
-        """Turn towards yaw and walk, jumping over one-node steps, when stuck, and in water; after
-        STUCK_TURN_AFTER stuck windows in a row turn away by a random angle."""
+        """Turn towards yaw and walk, jumping over one-node steps, when stuck, and in water. After
+        STUCK_TURN_AFTER stuck windows in a row, turn away by a random angle and walk DETOUR_STEPS steps
+        that way (state.heading, state.wander_left)."""
         camera, err = camera_towards(obs, yaw, pitch)
         front = senses.get("front") or {}
         step_ahead = _walkable(front.get("foot")) and not _walkable(front.get("head"))
         stuck = self.is_stuck(state)
         if state.stuck_windows >= STUCK_TURN_AFTER:
             state.stuck_windows = 0
+            state.detours += 1
+            state.wander_left = DETOUR_STEPS
             state.heading = wrap_degrees(obs["location_stats"]["yaw"] + self.rng.choice([-1, 1])
                                          * self.rng.uniform(60, 150))
         going = err < WALK_TOLERANCE_DEG
@@ -225,33 +233,58 @@ class SkillAgent:
 
     def wander(self, state: SlotState, obs: dict, senses: dict) -> dict:
         """Walk in a heading that changes now and then (searching for something the senses do not see)."""
+        state.wander_left = max(0, state.wander_left - 1)
         if state.heading is None or self.rng.random() < WANDER_TURN_P:
             state.heading = wrap_degrees(obs["location_stats"]["yaw"] + self.rng.uniform(-120, 120))
         return self.walk(state, obs, senses, state.heading)
 
-    def go_and_dig(self, state: SlotState, obs: dict, senses: dict, key: str, accept) -> dict:
-        """Walk to senses[key] (a node), aim at it and hold attack; digs whatever is in the way once aimed.
-        `accept(name)` says which pointed nodes count as the target kind. Gives up on a target after
-        TARGET_TIMEOUT steps and wanders WANDER_STEPS steps."""
-        found = senses.get(key)
-        if state.wander_left > 0 or not found:
-            state.wander_left = max(0, state.wander_left - 1)
-            self.set_phase(state, "search")
-            return self.wander(state, obs, senses)
+    def pick_target(self, state: SlotState, senses: dict, key: str) -> dict | None:
+        """senses[key] (the nearest node of a kind), else the nearest of senses[key + '_near'] not given up
+        on; None if none."""
+        for found in [senses.get(key), *(senses.get(key + "_near") or [])]:
+            if found and tuple(found["pos"]) not in state.avoid:
+                return found
+        return None
+
+    def give_up_target(self, state: SlotState, obs: dict) -> None:
+        """Avoid the current target from now on and walk away from it for WANDER_STEPS steps."""
+        if state.target is not None:
+            state.avoid.add(state.target)
+        state.target, state.target_steps, state.detours = None, 0, 0
+        state.wander_left = WANDER_STEPS
+        state.heading = wrap_degrees(obs["location_stats"]["yaw"] + 180 + self.rng.uniform(-60, 60))
+
+    def track_target(self, state: SlotState, obs: dict, found: dict) -> bool:
+        """Note that `found` is being worked on; False (and gives it up) once it has taken TARGET_TIMEOUT
+        steps or MAX_DETOURS detours."""
         pos = tuple(found["pos"])
         if pos != state.target:
-            state.target, state.target_steps = pos, 0
+            state.target, state.target_steps, state.detours = pos, 0, 0
         state.target_steps += 1
-        if state.target_steps > TARGET_TIMEOUT:
-            state.wander_left, state.target_steps = WANDER_STEPS, 0
-            state.heading = wrap_degrees(obs["location_stats"]["yaw"] + 180 + self.rng.uniform(-60, 60))
+        if state.target_steps > TARGET_TIMEOUT or state.detours > MAX_DETOURS:
+            self.give_up_target(state, obs)
+            return False
+        return True
+
+    def go_and_dig(self, state: SlotState, obs: dict, senses: dict, key: str, accept,
+                   aim_dy: float = 0.0) -> dict:
+        """Walk to the nearest node of kind `key` (senses), aim at it and hold attack; digs whatever is in
+        the way once aimed. `accept(name)` says which pointed nodes count as the target kind. Gives up on a
+        target after TARGET_TIMEOUT steps or MAX_DETOURS detours, and then avoids it. aim_dy: where to aim
+        relative to the node's centre (nodes, up)."""
+        found = self.pick_target(state, senses, key)
+        if state.wander_left > 0 or not found:
+            self.set_phase(state, "search")
             return self.wander(state, obs, senses)
-        rel = found["rel"]
+        if not self.track_target(state, obs, found):
+            return self.wander(state, obs, senses)
+        pos = state.target
+        rel = (found["rel"][0], found["rel"][1] + aim_dy, found["rel"][2])
         yaw, pitch = yaw_pitch_towards(rel)
         if horizontal(rel) < 0.3:  # straight below or above: keep the yaw
             yaw = None
         dist = float(np.linalg.norm(rel))
-        if horizontal(rel) > APPROACH_DIST or dist > REACH:
+        if dist > REACH:
             self.set_phase(state, "approach")
             return self.walk(state, obs, senses, obs["location_stats"]["yaw"] if yaw is None else yaw,
                              pitch=min(max(pitch, 0.0), 30.0))
@@ -269,9 +302,14 @@ class SkillAgent:
             x["dig_pos"] = p_pos
             if x["dig_steps"] > DIG_TIMEOUT:  # not diggable by hand (stone in the way): go elsewhere
                 x["dig_pos"], x["dig_steps"] = None, 0
-                state.wander_left, state.target_steps = WANDER_STEPS, 0
+                self.give_up_target(state, obs)
             return make_action(attack=True, jump=bool(senses.get("in_water")))
         x["dig_pos"] = None
+        x["aimed_steps"] = x.get("aimed_steps", 0) + 1 if err < AIM_TOLERANCE_DEG else 0
+        if x["aimed_steps"] > AIMED_WAIT:  # aimed but pointing past it (or at nothing): try another
+            x["aimed_steps"] = 0
+            self.give_up_target(state, obs)
+            return self.wander(state, obs, senses)
         if err < AIM_TOLERANCE_DEG and not in_reach and horizontal(rel) > 1.0:  # aimed, out of reach: closer
             return make_action(camera, forward=True, jump=self.is_stuck(state))
         return make_action(camera, jump=bool(senses.get("in_water")))
@@ -325,7 +363,7 @@ class CollectSeeds(SkillAgent):
     time_limit = 1200
 
     def step(self, state, obs, senses):
-        return self.go_and_dig(state, obs, senses, "grass", lambda n: n in GRASS_NODES)
+        return self.go_and_dig(state, obs, senses, "grass", lambda n: n in GRASS_NODES, aim_dy=GRASS_AIM_DY)
 
 
 class LookAtSky(SkillAgent):
@@ -374,18 +412,13 @@ class Swim(SkillAgent):
             state.heading = wrap_degrees(state.heading + SWIM_TURN_DEG * self.rng.choice([-1, 1]) * 0.5)
             camera, _ = camera_towards(obs, state.heading, 0.0)
             return make_action(camera, forward=True, jump=True)
-        water = senses.get("water")
+        water = self.pick_target(state, senses, "water")
         if not water or state.wander_left > 0:
-            state.wander_left = max(0, state.wander_left - 1)
             self.set_phase(state, "search")
             return self.wander(state, obs, senses)
+        if not self.track_target(state, obs, water):
+            return self.wander(state, obs, senses)
         self.set_phase(state, "approach")
-        pos = tuple(water["pos"])
-        if pos != state.target:
-            state.target, state.target_steps = pos, 0
-        state.target_steps += 1
-        if state.target_steps > TARGET_TIMEOUT:
-            state.wander_left, state.target_steps = WANDER_STEPS, 0
         yaw, _ = yaw_pitch_towards(water["rel"])
         return self.walk(state, obs, senses, yaw, sprint=horizontal(water["rel"]) > 8, pitch=20.0)
 

@@ -4,14 +4,18 @@
 -- Coordinates are Minetest's: x east, y up, z north (left-handed). Every `rel` is a node's centre minus the
 -- player's eye position ({dx, dy, dz}, in nodes); `pos` is a node position (integers). `eye` is the absolute
 -- eye position. Nearest-node searches (the nearest by Euclidean distance from the eye in a box around it,
--- loaded map only; see KINDS for the box sizes) run every SEARCH_EVERY calls each, staggered; in between the cached node is re-checked (one get_node) and its
--- `rel` recomputed from the current eye, so a dug node disappears at once.
+-- loaded map only; see KINDS for the box sizes) run every SEARCH_EVERY calls per kind (RESEARCH_EVERY while
+-- none is known), staggered; in between the cached node is re-checked (one get_node) and its `rel`
+-- recomputed from the current eye, so a dug node disappears at once. A new search result replaces the
+-- cached node only when it is STICKY nodes nearer, so that a target does not flip between equals.
 --
 -- Fields (a missing one means "none found"):
 --   eye = {x, y, z}; feet = {x, y, z} (the player's position)
 --   tree / dirt / grass / water = {pos = {x, y, z}, rel = {dx, dy, dz}, name = node name}
 --       tree: group:tree, the lowest trunk node of the column found; dirt: default:dirt*; grass:
 --       default:grass_1..5 (drop farming:seed_wheat with rarity 5); water: group:water
+--   tree_near / dirt_near / grass_near / water_near = list of up to NEAR_COUNT {pos, rel}, nearest first
+--       as of the last search (may include dug nodes until the next search)
 --   pointed = {name, pos, rel, above = {x, y, z}, dist}: the first pointable node along the look direction
 --       within POINT_RANGE (what attack digs; `above` is where use would place a node)
 --   in_water: feet or head in a group:water node
@@ -25,7 +29,9 @@
 local senses = {}
 
 local SEARCH_EVERY = 10  -- calls between searches for one kind (0.5 s at 20 Hz)
+local RESEARCH_EVERY = 3  -- calls between searches for one kind while none is known (its node dug)
 local STICKY = 1.5  -- nodes: a new search result must be this much nearer to replace the cached node
+local NEAR_COUNT = 6  -- candidates reported per kind (a skill may skip one it could not reach)
 local POINT_RANGE = 5.0  -- nodes; Minetest Game's hand reaches 4
 local GROUND_DEPTH = 16  -- nodes below the feet searched for ground
 local HOTBAR = 9  -- the bridge shows MineRL's 9 hotbar slots
@@ -41,6 +47,8 @@ local KINDS = {
 
 local calls = 0
 local found = {}  -- key -> {pos = node position, name = node name}
+local last_search = {}  -- key -> call number of its last search
+local near_found = {}  -- key -> list of node positions, nearest first (as of the last search)
 
 local function is_kind(name, kind)
 	for _, want in ipairs(kind.nodes) do
@@ -67,21 +75,32 @@ local function lowest_of_column(pos, kind)
 	return p
 end
 
--- The node of `kind` nearest to the eye (Euclidean) within its radius (a cube; y limited to kind.dy when
--- given), or nil. find_nodes_in_area runs in C++ over the loaded map; only the matches come to Lua.
-local function nearest_node(eye, kind)
+-- The NEAR_COUNT nodes of `kind` nearest to the eye (Euclidean), nearest first, within its radius (a cube;
+-- y limited to kind.dy when given); an empty list if none. find_nodes_in_area runs in C++ over the loaded
+-- map; only the matches come to Lua.
+local function nearest_nodes(eye, kind)
 	local dy = kind.dy or kind.radius
 	local c = vector.round(eye)
 	local p1 = {x = c.x - kind.radius, y = c.y - dy, z = c.z - kind.radius}
 	local p2 = {x = c.x + kind.radius, y = c.y + dy, z = c.z + kind.radius}
-	local best, best_d2 = nil, math.huge
+	local best = {}  -- {d2, pos}, sorted, at most NEAR_COUNT
 	for _, p in ipairs(minetest.find_nodes_in_area(p1, p2, kind.nodes)) do
 		local d2 = (p.x - eye.x) ^ 2 + (p.y - eye.y) ^ 2 + (p.z - eye.z) ^ 2
-		if d2 < best_d2 then
-			best, best_d2 = p, d2
+		if #best < NEAR_COUNT or d2 < best[#best][1] then
+			local i = #best + 1
+			while i > 1 and best[i - 1][1] > d2 do
+				best[i] = best[i - 1]
+				i = i - 1
+			end
+			best[i] = {d2, p}
+			best[NEAR_COUNT + 1] = nil
 		end
 	end
-	return best
+	local out = {}
+	for i, entry in ipairs(best) do
+		out[i] = entry[2]
+	end
+	return out
 end
 
 local function vec(p)
@@ -128,23 +147,34 @@ function senses.collect(player)
 		if cached and not is_kind(minetest.get_node(cached.pos).name, kind) then
 			cached, found[kind.key] = nil, nil
 		end
-		if cached == nil or (calls + i * 2) % SEARCH_EVERY == 0 then
-			local pos = nearest_node(eye, kind)
+		local since = calls - (last_search[kind.key] or -i)
+		if (cached == nil and since >= RESEARCH_EVERY) or since >= SEARCH_EVERY then
+			last_search[kind.key] = calls
+			local near = nearest_nodes(eye, kind)
+			local pos = near[1]
+			if kind.key == "tree" then  -- the lowest trunk node of each column
+				for j, p in ipairs(near) do
+					near[j] = lowest_of_column(p, kind)
+				end
+				pos = near[1]
+			end
 			if pos and cached and vector.distance(eye, cached.pos) < vector.distance(eye, pos) + STICKY then
 				pos = cached.pos  -- keep the target unless another is clearly nearer (no flip-flopping)
-			elseif pos then
-				if kind.key == "tree" then
-					pos = lowest_of_column(pos, kind)
-				end
-				cached = {pos = pos, name = minetest.get_node(pos).name}
-			else
-				cached = nil
 			end
+			cached = pos and {pos = pos, name = minetest.get_node(pos).name} or nil
 			found[kind.key] = cached
+			near_found[kind.key] = near
 		end
 		if cached then
 			out[kind.key] = {pos = {cached.pos.x, cached.pos.y, cached.pos.z}, rel = rel_to(cached.pos, eye),
 				name = cached.name}
+		end
+		local near = {}
+		for _, p in ipairs(near_found[kind.key] or {}) do
+			near[#near + 1] = {pos = {p.x, p.y, p.z}, rel = rel_to(p, eye)}
+		end
+		if #near > 0 then
+			out[kind.key .. "_near"] = near
 		end
 	end
 	local pointed = pointed_node(player, eye)
