@@ -53,8 +53,9 @@ SKY_YAW_SPEED = (1.0, 4.0)  # degrees per step it pans up there
 SKY_CHANGE_P = 0.02  # per step: new pan speed/direction and pitch
 EXPLORE_TURN_P = 0.005  # per step: a new heading (walk far in one direction: rare)
 SWIM_TURN_DEG = 2.0  # degrees per step a swimmer turns while swimming
-TOWER_JUMP_CLEARANCE = 1.0  # nodes above the last ground before placing under yourself
-TOWER_PLACE_STEPS = 1  # steps use is held for one placement
+TOWER_PLACE_HEIGHT = 0.9  # hold use (place under the feet) while this high above the ground: the jump's top
+TOWER_STUCK_STEPS = 60  # steps without height gained before moving TOWER_MOVE_STEPS steps and trying again
+TOWER_MOVE_STEPS = 15
 PLACE_PITCH = (35.0, 60.0)  # pitch at which place_blocks looks at the ground in front
 PLACE_TURN_DEG = (30.0, 90.0)  # yaw turn between two placements
 PLACE_WALK_P = 0.2  # after a placement: chance of a few steps of walking
@@ -314,6 +315,21 @@ class SkillAgent:
             return make_action(camera, forward=True, jump=self.is_stuck(state))
         return make_action(camera, jump=bool(senses.get("in_water")))
 
+    def gather_blocks(self, state: SlotState, obs: dict, senses: dict) -> dict | None:
+        """For the block skills: an action that gets a block in hand (select its hotbar slot, or, with none,
+        dig until GATHER_DIRT_FOR_BLOCKS dirt), or None when one is in hand."""
+        slot, in_hand = self.select_block(senses)
+        count = block_count(obs["inventory"])
+        gathering = state.extra.get("gathering", False)
+        gathering = (gathering and count < GATHER_DIRT_FOR_BLOCKS) or (slot is None and not in_hand)
+        state.extra["gathering"] = gathering
+        if gathering:
+            self.set_phase(state, "gather")
+            return self.go_and_dig(state, obs, senses, "dirt", lambda n: n in DIRT_NODES)
+        if not in_hand:
+            return make_action(**{f"hotbar_{slot}": True})
+        return None
+
     def select_block(self, senses: dict) -> tuple[int | None, bool]:
         """(hotbar slot 1..9 holding a placeable block or None, whether it is already in hand)."""
         if senses.get("wield") in PLACEABLE_BLOCKS:
@@ -425,35 +441,43 @@ class Swim(SkillAgent):
 
 class BuildTower(SkillAgent):
     """Pillar up: select a block, look straight down, jump and place a block under the feet at the top of
-    the jump; repeat. Digs GATHER_DIRT_FOR_BLOCKS dirt first when it has no blocks."""
+    the jump (Minetest does not place a node where the player stands); repeat. Digs away a node right above
+    the head (leaves); moves elsewhere when no height is gained. Digs dirt first when it has no blocks."""
 
     name = "build_tower"
     time_limit = 600
 
-    def __init__(self, seed: int = 0):
-        super().__init__(seed)
-        self.gather = DigDirt(seed + 1)
-
     def step(self, state, obs, senses):
-        slot, in_hand = self.select_block(senses)
-        if not in_hand and slot is None:
-            self.set_phase(state, "gather")
-            return self.gather.go_and_dig(state, obs, senses, "dirt", lambda n: n in DIRT_NODES)
-        if not in_hand:
-            return make_action(**{f"hotbar_{slot}": True})
-        camera, err = camera_towards(obs, None, 90.0)
-        y = obs["location_stats"]["ypos"]
+        gathering = self.gather_blocks(state, obs, senses)
+        if gathering is not None:
+            return gathering
         x = state.extra
-        if senses.get("on_ground", True):
-            x["ground"] = y
+        y = obs["location_stats"]["ypos"]
+        if state.phase == "move":  # the tower is stuck: build elsewhere
+            if state.phase_steps < TOWER_MOVE_STEPS:
+                return self.walk(state, obs, senses, state.heading)
+            self.set_phase(state, "look_down")
+        if senses.get("headroom", 1) < 1 or state.phase == "clear_above":  # a node right above the head
+            self.set_phase(state, "clear_above")
+            camera, err = camera_towards(obs, None, -90.0)
+            if senses.get("headroom", 1) >= 1 or state.phase_steps > DIG_TIMEOUT:
+                self.set_phase(state, "look_down")
+            return make_action(camera, attack=err < AIM_TOLERANCE_DEG)
+        camera, err = camera_towards(obs, None, 90.0)
         if err > AIM_TOLERANCE_DEG:
             self.set_phase(state, "look_down")
             return make_action(camera)
         self.set_phase(state, "tower")
-        high_enough = y - x.get("ground", y) >= TOWER_JUMP_CLEARANCE
-        place = high_enough and x.get("placing", 0) < TOWER_PLACE_STEPS
-        x["placing"] = x.get("placing", 0) + 1 if high_enough else 0
-        return make_action(camera, jump=True, use=place)
+        if y > x.get("best_y", -1e9) + 0.5:
+            x["best_y"], x["best_at"] = y, state.steps
+        if state.steps - x.get("best_at", state.steps) > TOWER_STUCK_STEPS:
+            x["best_at"] = state.steps
+            state.heading = float(self.rng.uniform(-180, 180))
+            self.set_phase(state, "move")
+            return make_action(camera)
+        height = senses.get("height_above_ground")
+        high_enough = height is not None and height >= TOWER_PLACE_HEIGHT
+        return make_action(camera, jump=True, use=high_enough)
 
 
 class PlaceBlocks(SkillAgent):
@@ -463,17 +487,10 @@ class PlaceBlocks(SkillAgent):
     name = "place_blocks"
     time_limit = 400
 
-    def __init__(self, seed: int = 0):
-        super().__init__(seed)
-        self.gather = DigDirt(seed + 1)
-
     def step(self, state, obs, senses):
-        slot, in_hand = self.select_block(senses)
-        if not in_hand and slot is None:
-            self.set_phase(state, "gather")
-            return self.gather.go_and_dig(state, obs, senses, "dirt", lambda n: n in DIRT_NODES)
-        if not in_hand:
-            return make_action(**{f"hotbar_{slot}": True})
+        gathering = self.gather_blocks(state, obs, senses)
+        if gathering is not None:
+            return gathering
         x = state.extra
         if state.phase == "walk":
             if state.phase_steps < x.get("walk_steps", 0):

@@ -22,6 +22,7 @@
 --   ground_y: y of the top of the highest walkable node at or below the feet, taken as a full cube (nil if
 --       none within GROUND_DEPTH); height_above_ground = feet.y - ground_y (slightly negative on slabs and
 --       snow); vy: vertical velocity (nodes/s); on_ground: height_above_ground < 0.3 and |vy| < 0.05
+--   headroom: free (non-walkable) nodes right above the head, counted up to HEADROOM
 --   front = {foot = name, head = name, above_head = name}: nodes one step ahead (look yaw) at feet level,
 --       head level and above head, for step/obstacle detection
 --   wield = item name in hand ("" if empty); hotbar = {names of slots 1..9, "" for empty}
@@ -34,6 +35,7 @@ local STICKY = 1.5  -- nodes: a new search result must be this much nearer to re
 local NEAR_COUNT = 6  -- candidates reported per kind (a skill may skip one it could not reach)
 local POINT_RANGE = 5.0  -- nodes; Minetest Game's hand reaches 4
 local GROUND_DEPTH = 16  -- nodes below the feet searched for ground
+local HEADROOM = 8  -- nodes above the head checked for headroom
 local HOTBAR = 9  -- the bridge shows MineRL's 9 hotbar slots
 local KINDS = {
 	{key = "tree", radius = 32, dy = 16, nodes = {"group:tree"}},
@@ -195,6 +197,13 @@ function senses.collect(player)
 	local vy = player:get_velocity().y
 	out.vy = vy
 	out.on_ground = out.height_above_ground ~= nil and out.height_above_ground < 0.3 and math.abs(vy) < 0.05
+	out.headroom = HEADROOM
+	for dy = 2, HEADROOM + 1 do
+		if is_walkable(minetest.get_node({x = foot_node.x, y = foot_node.y + dy, z = foot_node.z}).name) then
+			out.headroom = dy - 2
+			break
+		end
+	end
 	local yaw = player:get_look_horizontal()
 	local ahead = {x = math.floor(feet.x - math.sin(yaw) * 0.8 + 0.5), y = foot_node.y,
 		z = math.floor(feet.z + math.cos(yaw) * 0.8 + 0.5)}
