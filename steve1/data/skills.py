@@ -33,12 +33,15 @@ SENSES_KEY = "senses"
 
 # ----------------------------------------------------------------- parameters (named once)
 MAX_TURN_DEG = 15.0  # largest camera change per step (a quick but visible human turn)
-TURN_GAIN = 0.3  # fraction of the facing error turned per step: observations lag a step or two behind
+SETTLE_TOLERANCE_DEG = 1.0  # a turn has arrived when the observed angles are this close to the expected
+SETTLE_MAX_STEPS = 8  # steps a skill waits for its last turn to show in the observations before turning again
+PITCH_LIMIT = 89.0  # Minetest stops the pitch here (straight up/down)
 AIM_TOLERANCE_DEG = 6.0  # facing error below which a skill starts walking/digging
 WALK_TOLERANCE_DEG = 30.0  # facing error below which a skill walks while still turning
 REACH = 3.5  # nodes from the eye within which a skill digs/places (Minetest Game's hand reaches 4)
 STUCK_WINDOW = 10  # steps over which less than STUCK_MOVE nodes of progress counts as stuck
 STUCK_MOVE = 0.3
+DIG_OUT_DIST = 1.5  # while stuck, dig what is pointed at closer than this (the way through leaves)
 STUCK_TURN_AFTER = 3  # stuck windows in a row before turning away
 TARGET_TIMEOUT = 300  # steps spent on one target before giving it up and wandering WANDER_STEPS
 WANDER_STEPS = 60
@@ -56,7 +59,7 @@ SWIM_TURN_DEG = 2.0  # degrees per step a swimmer turns while swimming
 TOWER_PLACE_HEIGHT = 0.9  # hold use (place under the feet) while this high above the ground: the jump's top
 TOWER_STUCK_STEPS = 60  # steps without height gained before moving TOWER_MOVE_STEPS steps and trying again
 TOWER_MOVE_STEPS = 15
-PLACE_PITCH = (35.0, 60.0)  # pitch at which place_blocks looks at the ground in front
+PLACE_PITCH = (30.0, 55.0)  # pitch at which place_blocks looks at the ground in front
 PLACE_TURN_DEG = (30.0, 90.0)  # yaw turn between two placements
 PLACE_WALK_P = 0.2  # after a placement: chance of a few steps of walking
 GATHER_DIRT_FOR_BLOCKS = 8  # dirt a block skill digs first when it has no blocks
@@ -68,6 +71,7 @@ GRASS_NODES = tuple(f"default:grass_{i}" for i in range(1, 6))  # drop farming:s
 PLACEABLE_BLOCKS = ("default:dirt", "default:cobble", "default:wood", "default:stone", "default:sand",
                     "default:pine_wood", "default:aspen_wood", "default:junglewood", "default:acacia_wood")
 HOTBAR_SLOTS = 9
+PLAYER_RADIUS, PLAYER_HEIGHT = 0.3, 1.7  # Minetest Game's player collision box
 GRASS_AIM_DY = -0.4  # aim near a grass plant's foot: grass_1's selection box is only 3/16 of a node high
 
 SKILL_START_ITEMS: dict[str, dict[str, int]] = {  # Minetest item -> count, given at episode start
@@ -105,12 +109,12 @@ def yaw_pitch_towards(rel: Sequence[float]) -> tuple[float, float]:
 
 def camera_towards(obs: dict, yaw: float | None, pitch: float | None,
                    max_turn: float = MAX_TURN_DEG) -> tuple[np.ndarray, float]:
-    """The camera change (1, 2) (pitch, yaw) that turns towards (yaw, pitch) by TURN_GAIN of the error, at
-    most max_turn degrees per axis (None keeps that axis), and the error in degrees (larger axis)."""
+    """The camera change (1, 2) (pitch, yaw) that turns towards (yaw, pitch), at most max_turn degrees per
+    axis (None keeps that axis), and the error in degrees (larger axis)."""
     loc = obs["location_stats"]
     d_pitch = 0.0 if pitch is None else float(pitch) - loc["pitch"]
     d_yaw = 0.0 if yaw is None else wrap_degrees(float(yaw) - loc["yaw"])
-    turn = np.clip(np.array([d_pitch, d_yaw]) * TURN_GAIN, -max_turn, max_turn)
+    turn = np.clip(np.array([d_pitch, d_yaw]), -max_turn, max_turn)
     camera = turn.reshape(1, 2)
     return camera, max(abs(d_pitch), abs(d_yaw))
 
@@ -159,6 +163,8 @@ class SlotState:
     target: tuple | None = None  # node position being worked on
     target_steps: int = 0
     wander_left: int = 0
+    expect: dict | None = None  # {"pitch"/"yaw": angle} the last turn should show in the observations
+    expect_steps: int = 0  # steps waited for it
     detours: int = 0  # times walking to the current target got stuck and turned away
     avoid: set = field(default_factory=set)  # node positions given up on
     extra: dict = field(default_factory=dict)
@@ -200,6 +206,28 @@ class SkillAgent:
         raise NotImplementedError
 
     # ---- shared moves
+    def look(self, state: SlotState, obs: dict, yaw: float | None,
+             pitch: float | None) -> tuple[np.ndarray, float]:
+        """camera_towards, robust to observations that lag behind: after a turn, hold the camera still until
+        the observed angles show it (within SETTLE_TOLERANCE_DEG) or SETTLE_MAX_STEPS steps have passed.
+        Returns the camera change (1, 2) and the observed error (degrees) to the wanted angles."""
+        loc = obs["location_stats"]
+        camera, err = camera_towards(obs, yaw, pitch)
+        if state.expect is not None:
+            arrived = all(abs(wrap_degrees(loc[k] - v)) <= SETTLE_TOLERANCE_DEG
+                          for k, v in state.expect.items())
+            state.expect_steps += 1
+            if not arrived and state.expect_steps < SETTLE_MAX_STEPS:
+                return np.zeros((1, 2)), err
+            state.expect = None
+        if np.abs(camera).max() > SETTLE_TOLERANCE_DEG:
+            state.expect, state.expect_steps = {}, 0
+            if pitch is not None:
+                state.expect["pitch"] = float(np.clip(loc["pitch"] + camera[0, 0], -PITCH_LIMIT, PITCH_LIMIT))
+            if yaw is not None:
+                state.expect["yaw"] = wrap_degrees(loc["yaw"] + camera[0, 1])
+        return camera, err
+
     def set_phase(self, state: SlotState, phase: str) -> None:
         if phase != state.phase:
             state.phase, state.phase_steps = phase, 0
@@ -218,7 +246,7 @@ class SkillAgent:
         """Turn towards yaw and walk, jumping over one-node steps, when stuck, and in water. After
         STUCK_TURN_AFTER stuck windows in a row, turn away by a random angle and walk DETOUR_STEPS steps
         that way (state.heading, state.wander_left)."""
-        camera, err = camera_towards(obs, yaw, pitch)
+        camera, err = self.look(state, obs, yaw, pitch)
         front = senses.get("front") or {}
         step_ahead = _walkable(front.get("foot")) and not _walkable(front.get("head"))
         stuck = self.is_stuck(state)
@@ -230,7 +258,9 @@ class SkillAgent:
                                          * self.rng.uniform(60, 150))
         going = err < WALK_TOLERANCE_DEG
         jump = going and (step_ahead or stuck or bool(senses.get("in_water")) or state.stuck_windows > 0)
-        return make_action(camera, forward=going, jump=jump, sprint=going and sprint)
+        pointed = senses.get("pointed") or {}
+        dig_out = state.stuck_windows > 0 and pointed.get("dist", 99.0) < DIG_OUT_DIST  # leaves in the face
+        return make_action(camera, forward=going, jump=jump, sprint=going and sprint, attack=dig_out)
 
     def wander(self, state: SlotState, obs: dict, senses: dict) -> dict:
         """Walk in a heading that changes now and then (searching for something the senses do not see)."""
@@ -290,7 +320,7 @@ class SkillAgent:
             return self.walk(state, obs, senses, obs["location_stats"]["yaw"] if yaw is None else yaw,
                              pitch=min(max(pitch, 0.0), 30.0))
         self.set_phase(state, "dig")
-        camera, err = camera_towards(obs, yaw, pitch)
+        camera, err = self.look(state, obs, yaw, pitch)
         pointed = senses.get("pointed") or {}
         p_pos, p_dist = tuple(pointed.get("pos", ())), float(pointed.get("dist", 99.0))
         in_reach = p_dist <= REACH
@@ -338,6 +368,19 @@ class SkillAgent:
             if name in PLACEABLE_BLOCKS and i <= HOTBAR_SLOTS:
                 return i, False
         return None, False
+
+
+def can_place(senses: dict) -> bool:
+    """Whether use would place a node: a pointed node in reach whose free side (`above`) is clear of the
+    player's collision box (Minetest refuses to place a node where the player stands)."""
+    pointed, feet = senses.get("pointed"), senses.get("feet")
+    if not pointed or pointed.get("dist", 99.0) > REACH or feet is None:
+        return False
+    ax, ay, az = pointed["above"]
+    fx, fy, fz = feet
+    overlaps = (abs(ax - fx) < 0.5 + PLAYER_RADIUS and abs(az - fz) < 0.5 + PLAYER_RADIUS
+                and ay + 0.5 > fy and ay - 0.5 < fy + PLAYER_HEIGHT)
+    return not overlaps
 
 
 def _walkable(name) -> bool:
@@ -394,7 +437,7 @@ class LookAtSky(SkillAgent):
         if "pitch" not in x or self.rng.random() < SKY_CHANGE_P:
             x["pitch"] = float(self.rng.uniform(*SKY_PITCH_RANGE))
             x["pan"] = float(self.rng.choice([-1, 1]) * self.rng.uniform(*SKY_YAW_SPEED))
-        camera, _ = camera_towards(obs, None, x["pitch"])
+        camera, _ = self.look(state, obs, None, x["pitch"])
         camera[0, 1] = x["pan"]
         return make_action(camera, jump=bool(senses.get("in_water")))
 
@@ -426,7 +469,7 @@ class Swim(SkillAgent):
             if state.heading is None or self.rng.random() < WANDER_TURN_P:
                 state.heading = wrap_degrees(obs["location_stats"]["yaw"] + self.rng.uniform(-90, 90))
             state.heading = wrap_degrees(state.heading + SWIM_TURN_DEG * self.rng.choice([-1, 1]) * 0.5)
-            camera, _ = camera_towards(obs, state.heading, 0.0)
+            camera, _ = self.look(state, obs, state.heading, 0.0)
             return make_action(camera, forward=True, jump=True)
         water = self.pick_target(state, senses, "water")
         if not water or state.wander_left > 0:
@@ -459,11 +502,11 @@ class BuildTower(SkillAgent):
             self.set_phase(state, "look_down")
         if senses.get("headroom", 1) < 1 or state.phase == "clear_above":  # a node right above the head
             self.set_phase(state, "clear_above")
-            camera, err = camera_towards(obs, None, -90.0)
+            camera, err = self.look(state, obs, None, -90.0)
             if senses.get("headroom", 1) >= 1 or state.phase_steps > DIG_TIMEOUT:
                 self.set_phase(state, "look_down")
             return make_action(camera, attack=err < AIM_TOLERANCE_DEG)
-        camera, err = camera_towards(obs, None, 90.0)
+        camera, err = self.look(state, obs, None, 90.0)
         if err > AIM_TOLERANCE_DEG:
             self.set_phase(state, "look_down")
             return make_action(camera)
@@ -499,9 +542,9 @@ class PlaceBlocks(SkillAgent):
         if "yaw" not in x:
             x["yaw"] = obs["location_stats"]["yaw"]
             x["pitch"] = float(self.rng.uniform(*PLACE_PITCH))
-        camera, err = camera_towards(obs, x["yaw"], x["pitch"])
-        if err > AIM_TOLERANCE_DEG / 2 or state.phase != "place":
-            if err <= AIM_TOLERANCE_DEG / 2:
+        camera, err = self.look(state, obs, x["yaw"], x["pitch"])
+        if err > AIM_TOLERANCE_DEG or state.phase != "place":
+            if err <= AIM_TOLERANCE_DEG:
                 self.set_phase(state, "place")
             else:
                 self.set_phase(state, "aim")
@@ -514,8 +557,7 @@ class PlaceBlocks(SkillAgent):
             x["walk_steps"] = int(self.rng.integers(5, 20))
         else:
             self.set_phase(state, "aim")
-        pointed = senses.get("pointed")
-        return make_action(camera, use=pointed is not None or not senses)
+        return make_action(camera, use=can_place(senses) or not senses)
 
 
 class RandomSkill(RandomAgent):
