@@ -61,6 +61,7 @@ TOWER_STUCK_STEPS = 60  # steps without height gained before moving TOWER_MOVE_S
 TOWER_MOVE_STEPS = 15
 PLACE_PITCH = (30.0, 55.0)  # pitch at which place_blocks looks at the ground in front
 PLACE_TURN_DEG = (30.0, 90.0)  # yaw turn between two placements
+PLACE_MAX_RISE = 0  # place_blocks puts blocks on the ground around (feet level), not on top of each other
 PLACE_WALK_P = 0.2  # after a placement: chance of a few steps of walking
 GATHER_DIRT_FOR_BLOCKS = 8  # dirt a block skill digs first when it has no blocks
 
@@ -370,9 +371,10 @@ class SkillAgent:
         return None, False
 
 
-def can_place(senses: dict) -> bool:
+def can_place(senses: dict, max_rise: int | None = None) -> bool:
     """Whether use would place a node: a pointed node in reach whose free side (`above`) is clear of the
-    player's collision box (Minetest refuses to place a node where the player stands)."""
+    player's collision box (Minetest refuses to place a node where the player stands) and, with max_rise,
+    at most that many nodes above the node the feet are in."""
     pointed, feet = senses.get("pointed"), senses.get("feet")
     if not pointed or pointed.get("dist", 99.0) > REACH or feet is None:
         return False
@@ -380,7 +382,8 @@ def can_place(senses: dict) -> bool:
     fx, fy, fz = feet
     overlaps = (abs(ax - fx) < 0.5 + PLAYER_RADIUS and abs(az - fz) < 0.5 + PLAYER_RADIUS
                 and ay + 0.5 > fy and ay - 0.5 < fy + PLAYER_HEIGHT)
-    return not overlaps
+    too_high = max_rise is not None and ay > math.floor(fy + 0.5) + max_rise
+    return not overlaps and not too_high
 
 
 def _walkable(name) -> bool:
@@ -458,7 +461,8 @@ class Explore(SkillAgent):
 
 
 class Swim(SkillAgent):
-    """Go to the nearest water and swim in it: forward + jump, turning slowly; back to water when out."""
+    """Go to the nearest water and swim in it: forward + jump, turning slowly and away from the shore; back
+    to the water when out."""
 
     name = "swim"
     time_limit = 900
@@ -466,8 +470,12 @@ class Swim(SkillAgent):
     def step(self, state, obs, senses):
         if senses.get("in_water"):
             self.set_phase(state, "swim")
+            ahead = (senses.get("front") or {}).get("foot") or ""
             if state.heading is None or self.rng.random() < WANDER_TURN_P:
                 state.heading = wrap_degrees(obs["location_stats"]["yaw"] + self.rng.uniform(-90, 90))
+            elif "water" not in ahead and state.expect is None:  # the shore ahead: turn back into the water
+                state.heading = wrap_degrees(obs["location_stats"]["yaw"] + self.rng.choice([-1, 1])
+                                             * self.rng.uniform(90, 180))
             state.heading = wrap_degrees(state.heading + SWIM_TURN_DEG * self.rng.choice([-1, 1]) * 0.5)
             camera, _ = self.look(state, obs, state.heading, 0.0)
             return make_action(camera, forward=True, jump=True)
@@ -557,7 +565,7 @@ class PlaceBlocks(SkillAgent):
             x["walk_steps"] = int(self.rng.integers(5, 20))
         else:
             self.set_phase(state, "aim")
-        return make_action(camera, use=can_place(senses) or not senses)
+        return make_action(camera, use=can_place(senses, max_rise=PLACE_MAX_RISE) or not senses)
 
 
 class RandomSkill(RandomAgent):
