@@ -408,6 +408,8 @@ def test_skill_mix_switches_per_slot_after_the_minimum_duration():
         assert set(names) <= {"look_at_sky", "explore", "dig_dirt"}
     mix.reset_slots([1])
     assert mix.held[1] == 0
+    assert mix.start_items() == {}
+    assert S.SkillMix(["build_tower", "place_blocks", "swim"]).start_items() == {"default:dirt": 64}
 
 
 def test_skill_mix_acts_for_a_subset_of_slots():

@@ -628,6 +628,14 @@ class SkillMix:
     def current_skill(self, slot: int) -> str:
         return self.names[self.current[int(slot)]]
 
+    def start_items(self) -> dict[str, int]:
+        """What to give at episode start for every skill the mix holds (the largest count per item)."""
+        items: dict[str, int] = {}
+        for name in self.names:
+            for item, count in SKILL_START_ITEMS.get(name, {}).items():
+                items[item] = max(items.get(item, 0), count)
+        return items
+
     def _maybe_switch(self, slot: int) -> None:
         if len(self.agents) < 2 or self.held[slot] < self.min_steps or self.rng.random() >= self.switch_p:
             return
