@@ -25,6 +25,7 @@ from steve1.spaces import noop_action
 
 SETTLE_STEPS = 10  # idle steps after a spawn (the player may still be falling)
 SMALL_RESOLUTION = (128, 128)  # skills do not look at pixels: the smallest render size the world allows
+SENSES_US: list[float] = []  # what senses.collect took per report (microseconds), over the whole run
 
 
 def _make(viewing_range: int, fps_max: int):
@@ -64,6 +65,7 @@ def run_batch(worlds, skill: str, seeds: list[int], agent_seed: int) -> list[dic
         for i in active:
             obs, _, _, truncated, info = worlds[i].step_wait()
             obs_batch[i] = _with_senses(obs, info)
+            SENSES_US.append(float(obs_batch[i][SENSES_KEY].get("us", 0.0)))
             if truncated:
                 results[i]["fault"] = info.get("fault")
             elif goals[i].update(obs_batch[i]):
@@ -114,6 +116,8 @@ def main(argv: list[str] | None = None) -> None:
         for world in worlds:
             world.close()
     print(f"elapsed_s={time.perf_counter() - t_start:.0f} worlds={len(worlds)} "
+          f"senses_us_median={np.median(SENSES_US or [0]):.0f} "
+          f"senses_us_p99={np.percentile(SENSES_US or [0], 99):.0f} "
           f"load_avg_1min={os.getloadavg()[0]:.1f}")
     print(f"skills={len(skills)} min_success={min(fractions):.2f}")
 

@@ -52,7 +52,7 @@ def test_senses_reach_info_in_minetest_coordinates(world):
     dirt = senses["dirt"]  # grassland spawn: dirt (with grass) within reach
     np.testing.assert_allclose(np.array(dirt["pos"]) - senses["eye"], dirt["rel"], atol=1e-6)
     assert dirt["name"] in S.DIRT_NODES and np.linalg.norm(dirt["rel"]) < 4
-    assert len(senses["hotbar"]) == S.HOTBAR_SLOTS and senses["headroom"] >= 0
+    assert len(senses["hotbar"]) == S.HOTBAR_SLOTS and senses["headroom"] >= 0 and senses["us"] >= 0
 
 
 def test_dig_dirt_gets_dirt_in_the_real_game(world):

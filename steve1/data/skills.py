@@ -15,6 +15,10 @@ lies at MineRL yaw atan2(dx, dz) and pitch -atan2(dy, hypot(dx, dz)), in degrees
 Skills that place blocks need them in the inventory: the generator gives `SKILL_START_ITEMS[name]` at episode
 start (`world.give(item, count)`); without them, they dig dirt first. `SKILL_WORLD_SEEDS[name]` lists
 Minetest world seeds (mapgen v7) whose spawn has what the skill needs nearby.
+
+`SKILLS` / `make_skill_agent(name, seed)` build a skill by name; `SkillMix` holds several and switches between
+them per slot at random times (`current_skill(slot)` names the acting one, for recording); `SkillGoal` says
+when a skill's goal (`GOALS`) is reached, from observations alone (benchmarks/skills.py).
 """
 from __future__ import annotations
 
@@ -49,7 +53,7 @@ DETOUR_STEPS = 20  # steps walked in a new direction after getting stuck on the 
 MAX_DETOURS = 3  # detours on the way to one target before giving it up
 WANDER_TURN_P = 0.02  # per step, while wandering: pick a new heading
 AIMED_WAIT = 20  # steps aimed at a target without pointing at it before trying another
-DIG_TIMEOUT = 120  # steps attacking one node (a trunk takes 3.5 s = 70 steps by hand) before re-aiming
+DIG_TIMEOUT = 120  # steps attacking one node (a trunk takes 3.5 s = 70 steps by hand) before giving it up
 SKY_PITCH = -60.0  # looking at the sky means pitch <= this
 SKY_PITCH_RANGE = (-85.0, -68.0)  # where look_at_sky keeps its pitch
 SKY_YAW_SPEED = (1.0, 4.0)  # degrees per step it pans up there
