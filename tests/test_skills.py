@@ -419,3 +419,16 @@ def test_skill_mix_acts_for_a_subset_of_slots():
     assert len(actions) == 2 and all(CAMERA_KEY in a for a in actions)
     with pytest.raises(ValueError):
         S.SkillMix([])
+
+
+def test_walkers_do_not_step_off_a_cliff_but_walk_into_water():
+    agent = S.Explore(seed=14)
+    agent.reset(1)
+    agent.states[0].heading = 0.0
+    cliff = {"front": {"foot": "air", "head": "air", "drop": S.MAX_SAFE_DROP}, "in_water": False}
+    action = agent.act([make_obs(senses=cliff)], [0])[0]
+    assert action["forward"][0] == 0 and agent.states[0].heading != 0.0  # turns away instead
+    agent.reset(1)
+    agent.states[0].heading = 0.0
+    shallow = {"front": {"foot": "air", "head": "air", "drop": 1}, "in_water": False}
+    assert agent.act([make_obs(senses=shallow)], [0])[0]["forward"][0] == 1

@@ -47,6 +47,7 @@ STUCK_WINDOW = 10  # steps over which less than STUCK_MOVE nodes of progress cou
 STUCK_MOVE = 0.3
 DIG_OUT_DIST = 1.5  # while stuck, dig what is pointed at closer than this (the way through leaves)
 STUCK_TURN_AFTER = 3  # stuck windows in a row before turning away
+MAX_SAFE_DROP = 4  # nodes of drop ahead (senses front.drop) a walker does not step down (falls hurt)
 TARGET_TIMEOUT = 300  # steps spent on one target before giving it up and wandering WANDER_STEPS
 WANDER_STEPS = 60
 DETOUR_STEPS = 20  # steps walked in a new direction after getting stuck on the way to a target
@@ -250,19 +251,21 @@ class SkillAgent:
     def walk(self, state: SlotState, obs: dict, senses: dict, yaw: float, sprint: bool = False,
              pitch: float = 0.0) -> dict:
         """Turn towards yaw and walk, jumping over one-node steps, when stuck, and in water. After
-        STUCK_TURN_AFTER stuck windows in a row, turn away by a random angle and walk DETOUR_STEPS steps
-        that way (state.heading, state.wander_left)."""
+        STUCK_TURN_AFTER stuck windows in a row, or at a drop of MAX_SAFE_DROP nodes ahead (a fall that
+        hurts), turn away by a random angle and walk DETOUR_STEPS steps that way (state.heading,
+        state.wander_left)."""
         camera, err = self.look(state, obs, yaw, pitch)
         front = senses.get("front") or {}
         step_ahead = _walkable(front.get("foot")) and not _walkable(front.get("head"))
         stuck = self.is_stuck(state)
-        if state.stuck_windows >= STUCK_TURN_AFTER:
+        cliff = int(front.get("drop", 0)) >= MAX_SAFE_DROP and not senses.get("in_water")
+        if (cliff and state.expect is None) or state.stuck_windows >= STUCK_TURN_AFTER:  # detour
             state.stuck_windows = 0
             state.detours += 1
             state.wander_left = DETOUR_STEPS
             state.heading = wrap_degrees(obs["location_stats"]["yaw"] + self.rng.choice([-1, 1])
                                          * self.rng.uniform(60, 150))
-        going = err < WALK_TOLERANCE_DEG
+        going = err < WALK_TOLERANCE_DEG and not cliff
         jump = going and (step_ahead or stuck or bool(senses.get("in_water")) or state.stuck_windows > 0)
         pointed = senses.get("pointed") or {}
         dig_out = state.stuck_windows > 0 and pointed.get("dist", 99.0) < DIG_OUT_DIST  # leaves in the face

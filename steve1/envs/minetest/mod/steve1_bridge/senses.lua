@@ -23,8 +23,9 @@
 --       none within GROUND_DEPTH); height_above_ground = feet.y - ground_y (slightly negative on slabs and
 --       snow); vy: vertical velocity (nodes/s); on_ground: height_above_ground < 0.3 and |vy| < 0.05
 --   headroom: free (non-walkable) nodes right above the head, counted up to HEADROOM
---   front = {foot = name, head = name, above_head = name}: nodes one step ahead (look yaw) at feet level,
---       head level and above head, for step/obstacle detection
+--   front = {foot = name, head = name, above_head = name, drop = n}: nodes one step ahead (look yaw) at
+--       feet level, head level and above head, for step/obstacle detection; drop: free nodes below the step
+--       ahead before ground or water (0: level ground; MAX_DROP: as deep or deeper, e.g. a cliff)
 --   us: microseconds this call took (wall time, in the server thread)
 --   wield = item name in hand ("" if empty); hotbar = {names of slots 1..9, "" for empty}
 
@@ -36,6 +37,7 @@ local STICKY = 1.5  -- nodes: a new search result must be this much nearer to re
 local NEAR_COUNT = 6  -- candidates reported per kind (a skill may skip one it could not reach)
 local POINT_RANGE = 5.0  -- nodes; Minetest Game's hand reaches 4
 local GROUND_DEPTH = 16  -- nodes below the feet searched for ground
+local MAX_DROP = 5  -- nodes below the step ahead checked for a drop
 local HEADROOM = 8  -- nodes above the head checked for headroom
 local HOTBAR = 9  -- the bridge shows MineRL's 9 hotbar slots
 local KINDS = {
@@ -211,7 +213,15 @@ function senses.collect(player)
 		z = math.floor(feet.z + math.cos(yaw) * 0.8 + 0.5)}
 	out.front = {foot = minetest.get_node(ahead).name,
 		head = minetest.get_node({x = ahead.x, y = ahead.y + 1, z = ahead.z}).name,
-		above_head = minetest.get_node({x = ahead.x, y = ahead.y + 2, z = ahead.z}).name}
+		above_head = minetest.get_node({x = ahead.x, y = ahead.y + 2, z = ahead.z}).name,
+		drop = MAX_DROP}
+	for dy = 1, MAX_DROP do  -- how far one would fall stepping ahead (water breaks a fall)
+		local name = minetest.get_node({x = ahead.x, y = ahead.y - dy, z = ahead.z}).name
+		if is_walkable(name) or minetest.get_item_group(name, "water") > 0 then
+			out.front.drop = dy - 1
+			break
+		end
+	end
 	out.wield = player:get_wielded_item():get_name()
 	local hotbar = {}
 	local list = player:get_inventory():get_list("main") or {}
