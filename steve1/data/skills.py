@@ -64,10 +64,10 @@ SWIM_TURN_DEG = 2.0  # degrees per step a swimmer turns while swimming
 TOWER_PLACE_HEIGHT = 0.9  # hold use (place under the feet) while this high above the ground: the jump's top
 TOWER_STUCK_STEPS = 60  # steps without height gained before moving TOWER_MOVE_STEPS steps and trying again
 TOWER_MOVE_STEPS = 15
-PLACE_PITCH = (30.0, 55.0)  # pitch at which place_blocks looks at the ground in front
-PLACE_TURN_DEG = (30.0, 90.0)  # yaw turn between two placements
+PLACE_PITCH = (25.0, 38.0)  # pitch at which place_blocks looks at the ground in front
+PLACE_TURN_DEG = (20.0, 50.0)  # yaw turn between two placements
 PLACE_MAX_RISE = 0  # place_blocks puts blocks on the ground around (feet level), not on top of each other
-PLACE_WALK_P = 0.2  # after a placement: chance of a few steps of walking
+PLACE_WALK_P = 0.35  # after a placement: chance of a few steps of walking
 GATHER_DIRT_FOR_BLOCKS = 8  # dirt a block skill digs first when it has no blocks
 
 DIRT_NODES = ("default:dirt", "default:dirt_with_grass", "default:dirt_with_dry_grass",
@@ -544,7 +544,7 @@ class PlaceBlocks(SkillAgent):
     Digs GATHER_DIRT_FOR_BLOCKS dirt first when it has no blocks."""
 
     name = "place_blocks"
-    time_limit = 400
+    time_limit = 600
 
     def step(self, state, obs, senses):
         gathering = self.gather_blocks(state, obs, senses)

@@ -47,7 +47,7 @@ local KINDS = {
 		"default:dirt_with_coniferous_litter"}},
 	{key = "grass", radius = 16, nodes = {"default:grass_1", "default:grass_2", "default:grass_3",
 		"default:grass_4", "default:grass_5"}},
-	{key = "water", radius = 32, dy = 12, nodes = {"group:water"}},
+	{key = "water", radius = 32, dy = 24, nodes = {"group:water"}},
 }
 
 local calls = 0
