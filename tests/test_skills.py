@@ -225,6 +225,8 @@ def test_unreachable_target_is_given_up_and_avoided():
     state = agent.states[0]
     assert (9, 0, 9) in state.avoid
     assert agent.pick_target(state, stuck, "dirt")["pos"] == [-3, 0, 0]
+    state.avoid.add((-3, 0, 0))  # all given up on: start over with the nearest
+    assert agent.pick_target(state, stuck, "dirt")["pos"] == [9, 0, 9] and not state.avoid
 
 
 @pytest.mark.parametrize("lag", [0, 3])

@@ -280,10 +280,14 @@ class SkillAgent:
 
     def pick_target(self, state: SlotState, senses: dict, key: str) -> dict | None:
         """senses[key] (the nearest node of a kind), else the nearest of senses[key + '_near'] not given up
-        on; None if none."""
-        for found in [senses.get(key), *(senses.get(key + "_near") or [])]:
-            if found and tuple(found["pos"]) not in state.avoid:
+        on; when all are given up on, forgets that and starts over; None if none is known."""
+        candidates = [f for f in [senses.get(key), *(senses.get(key + "_near") or [])] if f]
+        for found in candidates:
+            if tuple(found["pos"]) not in state.avoid:
                 return found
+        if candidates:  # all given up on (one lake, one tree): try them again, from wherever we are now
+            state.avoid.clear()
+            return candidates[0]
         return None
 
     def give_up_target(self, state: SlotState, obs: dict) -> None:
