@@ -6,6 +6,7 @@
 
 local senses = dofile(minetest.get_modpath("steve1_bridge") .. "/senses.lua")
 
+local senses = dofile(minetest.get_modpath("steve1_bridge") .. "/senses.lua")
 local world = minetest.get_worldpath()
 local STATE_PATH = world .. "/steve1_state.json"
 local CMD_PATH = world .. "/steve1_cmd.json"
