@@ -170,7 +170,23 @@ def build_parser(cls: type, verb: str, description: str | None = None, default=N
     parser.add_argument(CONFIG_FLAG, metavar="YAML", default=None,
                         help="a YAML file of settings (or a shipped config name) used as the defaults")
     parser.add_arguments(cls, dest="settings", default=default)
+    if hasattr(parser, "_preprocessing"):  # simple-parsing adds the fields' flags lazily
+        parser._preprocessing()
+    for action in parser._actions:  # an optional number/path may be switched off with `none`
+        if action.nargs == "?" and callable(action.type) and action.type is not str:
+            action.type = _none_or(action.type)
     return parser
+
+
+NONE_WORDS = ("none", "null")
+
+
+def _none_or(convert):
+    def parse(text: str):
+        return None if text.strip().lower() in NONE_WORDS else convert(text)
+
+    parse.__name__ = getattr(convert, "__name__", "value")  # argparse names the type in its errors
+    return parse
 
 
 def parse_settings(cls: type[S], argv: Sequence[str] | None, verb: str, *, config_prefix: str | None = None,
@@ -189,7 +205,8 @@ def parse_settings(cls: type[S], argv: Sequence[str] | None, verb: str, *, confi
 
 def report_error(verb: str, err: BaseException) -> int:
     """Print a user mistake as one line; the exit status for it."""
-    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
+    message = " ".join(lines) if lines else type(err).__name__  # a multi-line message, joined into one
     print(f"steve1 {verb}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
@@ -215,3 +232,8 @@ def check(condition: bool, message: str) -> None:
     """Raise a UsageError with `message` unless `condition` (for __post_init__ checks)."""
     if not condition:
         raise UsageError(message)
+
+
+def report(message: str) -> None:
+    """A verb's final one-line report on stdout (everything else a verb says goes through logging)."""
+    print(message)

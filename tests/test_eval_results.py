@@ -46,7 +46,7 @@ def test_plots_written(tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["bars.png", "m.png"]
 
 
-def test_report_from_csv(tmp_path):
+def test_report_from_csv(tmp_path, capsys):
     from steve1.eval.report import main, summarize
 
     rows = [{"prompt": p, "agent": a, "episode": s, "log": float(s + (3 if a == "text" else 0)), "dirt": 1.0,
@@ -59,8 +59,8 @@ def test_report_from_csv(tmp_path):
     assert wood_text["ci95"] == pytest.approx(4.303 / np.sqrt(3), rel=1e-4)
     assert {r["metric"] for r in summary} == {"log", "dirt", "travel_dist"}  # absent "seed" metric skipped
     csv_path, _ = write_episode_results(rows, tmp_path / "episodes")
-    main([str(csv_path), "--out_dir", str(tmp_path / "plots")])
+    assert main([str(csv_path), "--out_dir", str(tmp_path / "plots")]) == 0
     made = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert made == ["dirt.png", "log.png", "summary.csv", "summary.json", "travel_dist.png"]
-    with pytest.raises(SystemExit, match="no column"):
-        main([str(csv_path), "--out_dir", str(tmp_path / "p2"), "--agent_key", "policy"])
+    assert main([str(csv_path), "--out_dir", str(tmp_path / "p2"), "--agent_key", "policy"]) == 2
+    assert "no column(s) ['policy']" in capsys.readouterr().err

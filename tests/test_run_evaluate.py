@@ -54,8 +54,9 @@ def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):
     assert len(read_rows_csv(out / "results.csv")) == len(rows)
 
 
-def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds):
-    with pytest.raises(SystemExit, match="unknown"):
-        evaluate.main(["--agents", "text,telepathic", "--out-dir", str(tmp_path), *TINY])
-    with pytest.raises(SystemExit, match="empty"):
-        evaluate.main(["--custom-prompt", " ", "--out-dir", str(tmp_path), *TINY])
+def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds, capsys):
+    assert evaluate.main(["--agents", "text,telepathic", "--out-dir", str(tmp_path), *TINY]) == 2
+    assert "unknown ['telepathic']" in capsys.readouterr().err
+    assert evaluate.main(["--custom-prompt", " ", "--out-dir", str(tmp_path), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "empty" in err and len(err.strip().splitlines()) == 1

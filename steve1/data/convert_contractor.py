@@ -1,4 +1,4 @@
-"""Convert VPT contractor recordings into STEVE-1 episodes (`train/1_generate_dataset.sh`, first half).
+"""Convert VPT contractor recordings into STEVE-1 episodes (`steve1 convert-contractor`).
 
 For each selected index entry: download `.mp4` + `.jsonl` (streamed, resumable, retried), convert the steps
 (`contractor_actions`), decode the video once (GUI cursor drawn, BGR->RGB, 128x128 policy frames and 256x160
@@ -8,16 +8,15 @@ MineCLIP frames, both INTER_LINEAR), embed with MineCLIP in chunks, and write th
 Resuming: finished episodes are recognised by name and skipped; a killed conversion leaves only a hidden
 partial directory that the next attempt deletes. Episodes skipped for a permanent reason (too short, corrupt,
 missing) are recorded in `<output_dir>/.contractor_skipped_<v>.jsonl` and not retried unless
-`--retry_skipped`. Differences from the original (each kept sound data that it threw away):
+`--retry-skipped`. Differences from the original (each kept sound data that it threw away):
 - truncated/invalid `.jsonl` line: steps before it are kept (original: episode discarded);
 - video shorter than the `.jsonl`: the steps with frames are kept and the rest reported (original: silently);
 - GUI cursor partly off-screen: clipped (original: shape error, episode discarded);
-- camera truncation to whole degrees is kept by default; `--exact_camera` stores the exact degrees.
+- camera truncation to whole degrees is kept by default; `--exact-camera` stores the exact degrees.
 Counts of every outcome are returned and printed.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from steve1.cli_config import UsageError, report, run_verb, settings_field
 from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, convert_steps, read_jsonl
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
@@ -221,9 +221,9 @@ def _download_and_convert(
 
 def convert_contractor(
     version: str, output_dir: str | Path, cache_dir: str | Path, embed_fn: EmbedFn, worker_id: int = 0,
-    num_episodes: int = 200, num_workers: int | None = None, min_timesteps: int = DEFAULT_MIN_TIMESTEPS,
-    exact_camera: bool = False, index_url: str | None = None, retry_skipped: bool = False, retries: int = 5,
-    progress: bool = True,
+    num_episodes: int | None = 200, num_workers: int | None = None,
+    min_timesteps: int = DEFAULT_MIN_TIMESTEPS, exact_camera: bool = False, index_url: str | None = None,
+    retry_skipped: bool = False, retries: int = 5, progress: bool = True,
 ) -> ConversionStats:
     """Convert this worker's share of one contractor index; returns counts of every outcome."""
     from tqdm import tqdm
@@ -257,43 +257,63 @@ def convert_contractor(
     return stats
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--index", default="10.x", choices=sorted(INDEX_URLS), help="contractor data version")
-    p.add_argument("--index_url", default=None, help="read the index from this URL instead (http(s):// or file://)")
-    p.add_argument("--output_dir", default="data/dataset_contractor/")
-    p.add_argument("--cache_dir", default="data/contractor_cache")
-    p.add_argument("--batch_size", type=int, default=8, help="MineCLIP windows per forward pass")
-    p.add_argument("--worker_id", type=int, default=0)
-    p.add_argument("--num_workers", type=int, default=None,
-                   help="split the index round-robin over this many workers (default: original block scheme)")
-    p.add_argument("--num_episodes", type=int, default=200, help="episodes per worker (-1: all)")
-    p.add_argument("--min_timesteps", type=int, default=DEFAULT_MIN_TIMESTEPS)
-    p.add_argument("--exact_camera", action="store_true",
-                   help="store exact camera degrees (float32), not the original's whole degrees")
-    p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip_config", default="attn", choices=EMBED_CONFIGS,
-                   help="'tiny': random tiny MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
-    p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                   help="auto: float16 autocast on CUDA as the original, float32 on CPU")
-    p.add_argument("--device", default=default_device())
-    p.add_argument("--retry_skipped", action="store_true", help="retry episodes skipped before")
-    p.add_argument("--retries", type=int, default=5, help="download retries per file")
-    p.add_argument("--no_progress", action="store_true", help="no progress bar (counts are still printed)")
-    return p
+@dataclass
+class ConvertSettings:
+    """VPT contractor recordings (.mp4 + .jsonl) -> STEVE-1 episodes with MineCLIP embeddings."""
+
+    index: str = settings_field(default="10.x", choices=sorted(INDEX_URLS))
+    """contractor data version"""
+    index_url: str | None = None
+    """read the index from this URL instead (http(s):// or file://)"""
+    output_dir: str = "data/dataset_contractor/"
+    """where the episodes go"""
+    cache_dir: str = "data/contractor_cache"
+    """where downloads are kept while an episode is converted"""
+    batch_size: int = 8
+    """MineCLIP windows per forward pass"""
+    worker_id: int = 0
+    """this worker's number (0-based)"""
+    num_workers: int | None = None
+    """split the index round-robin over this many workers (default: the original's block scheme)"""
+    num_episodes: int | None = 200
+    """episodes per worker (none: all; needs --num-workers)"""
+    min_timesteps: int = DEFAULT_MIN_TIMESTEPS
+    """shorter episodes are skipped"""
+    exact_camera: bool = False
+    """store exact camera degrees (float32), not the original's whole degrees"""
+    mineclip_weights: str = "data/weights/mineclip/attn.pth"
+    """MineCLIP weights (for --mineclip-config attn)"""
+    mineclip_config: str = settings_field(default="attn", choices=list(EMBED_CONFIGS))
+    """attn: the released MineCLIP; tiny: random tiny MineCLIP (smoke tests); fake: no model, colour means"""
+    mineclip_dtype: str = settings_field(default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    """auto: float16 autocast on CUDA as the original, float32 on CPU"""
+    device: str = default_device()
+    """torch device of MineCLIP"""
+    retry_skipped: bool = False
+    """retry episodes skipped before"""
+    retries: int = 5
+    """download retries per file"""
+    no_progress: bool = False
+    """no progress bar (counts are still reported)"""
+
+
+def run(args: ConvertSettings) -> int:
+    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
+                            args.mineclip_dtype)
+    try:
+        stats = convert_contractor(
+            args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
+            args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
+            args.retries, progress=not args.no_progress,
+        )
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    report(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
-                            args.mineclip_dtype)
-    stats = convert_contractor(
-        args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
-        args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
-        args.retries, progress=not args.no_progress,
-    )
-    print(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
-    return 0
+    return run_verb(ConvertSettings, run, argv, verb="convert-contractor")
 
 
 if __name__ == "__main__":

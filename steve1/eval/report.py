@@ -1,14 +1,16 @@
 """From per-episode result rows (or their CSV) to a summary table and one bar plot per metric.
 
 Rows hold a prompt column, an agent column (e.g. "text prompt", "visual prompt", "unconditional") and metric
-columns (`steve1.eval.metrics.METRIC_NAMES`). `python -m steve1.eval.report episodes.csv --out_dir DIR`.
+columns (`steve1.eval.metrics.METRIC_NAMES`). `steve1 eval-report episodes.csv --out-dir DIR`.
 """
 from __future__ import annotations
 
-import argparse
+import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from steve1.cli_config import UsageError, report, run_verb, settings_field
 from steve1.eval.metrics import METRIC_NAMES
 from steve1.eval.plots import plot_prompt_bars
 from steve1.eval.results import group_values, mean_ci95, read_rows_csv, write_episode_results
@@ -50,21 +52,39 @@ def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence
     return paths
 
 
-def main(argv: list[str] | None = None) -> None:
-    p = argparse.ArgumentParser(description="Summarise and plot per-episode evaluation results.")
-    p.add_argument("results_csv", type=Path)
-    p.add_argument("--out_dir", type=Path, required=True)
-    p.add_argument("--prompt_key", default="prompt")
-    p.add_argument("--agent_key", default="agent")
-    args = p.parse_args(argv)
+@dataclass
+class ReportSettings:
+    """Summary table (mean, 95 % CI per prompt and agent) and one bar plot per metric from an episodes CSV."""
+
+    results_csv: Path = settings_field(positional=True)
+    """per-episode rows (e.g. an `episodes.csv` or `results.csv` of run-agent, paper-videos, evaluate)"""
+    out_dir: Path = Path("plots")
+    """where summary.csv/json and the plots go"""
+    prompt_key: str = "prompt"
+    """the column naming the prompt"""
+    agent_key: str = "agent"
+    """the column naming the agent"""
+
+
+def run(args: ReportSettings) -> int:
+    if not Path(args.results_csv).is_file():
+        raise FileNotFoundError(f"{args.results_csv} not found")
     rows = read_rows_csv(args.results_csv)
     missing = [k for k in (args.prompt_key, args.agent_key) if rows and k not in rows[0]]
     if not rows or missing:
-        raise SystemExit(f"{args.results_csv}: {'no rows' if not rows else f'no column(s) {missing}'}; "
+        raise UsageError(f"{args.results_csv}: {'no rows' if not rows else f'no column(s) {missing}'}; "
                          f"expected per-episode rows with prompt, agent and metric columns")
-    for path in plot_results(rows, args.out_dir, prompt_key=args.prompt_key, agent_key=args.agent_key):
-        print(path)
+    try:
+        paths = plot_results(rows, args.out_dir, prompt_key=args.prompt_key, agent_key=args.agent_key)
+    except ValueError as err:
+        raise UsageError(f"{args.results_csv}: {err}") from None
+    report(f"summary and {len(paths) - 2} plots in {args.out_dir}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_verb(ReportSettings, run, argv, verb="eval-report")
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

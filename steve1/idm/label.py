@@ -14,15 +14,15 @@ Resumable: a video whose episode exists is skipped; a killed run leaves only hid
 which are removed when the video is redone. Sharded: worker i of n takes videos i, i+n, ... of the sorted list
 (relative paths). Unreadable / corrupt / too-short videos are skipped, reported on stderr and counted.
 Frames are used at the video's own rate by default (as MineStudio); the IDM was trained on 20 fps play, so
-`--target_fps 20` drops frames of faster videos (a frame is kept when it starts a new 1/20 s slot).
+`--target-fps 20` drops frames of faster videos (a frame is kept when it starts a new 1/20 s slot).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
+import logging
 import re
 import sys
 import time
@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from steve1 import paths
+from steve1.cli_config import report, run_verb, settings_field
 from steve1.data.embedding import EMBED_CONFIGS, MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
 from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
 from steve1.idm.actions import idm_to_env
@@ -45,6 +46,8 @@ from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, Win
 from steve1.utils import video as video_io
 from steve1.utils.frames import resize_linear
 from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
+
+logger = logging.getLogger("steve1.idm")
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 EPISODE_PREFIX = "idm_"
@@ -150,9 +153,9 @@ def label_video(
     labeller = StreamingLabeller(predict, policy, batch_windows)
     embedder = StreamingEmbedder(embed_fn)
     props = video_properties(video)
-    if not target_fps and props["fps"] and abs(props["fps"] - IDM_FPS) > 1 and log is not None:
+    if not target_fps and props["fps"] > 0 and abs(props["fps"] - IDM_FPS) > 1 and log is not None:
         log(
-            f"note: {video} runs at {props['fps']:g} fps; the IDM saw {IDM_FPS} fps play (see --target_fps)"
+            f"note: {video} runs at {props['fps']:g} fps; the IDM saw {IDM_FPS} fps play (see --target-fps)"
         )
     n = 0
     with EpisodeWriter(output_dir, key=key) as writer:
@@ -219,7 +222,7 @@ def label_videos(
     """Label this worker's share of the videos under `video_dir` into episodes in `output_dir`."""
     from tqdm import tqdm
 
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = log or logger.info
     video_dir, output_dir = Path(video_dir), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     videos = shard(list_videos(video_dir), worker_id, num_workers)
@@ -262,64 +265,52 @@ def label_videos(
 # ---------------------------------------------------------------------------------------------- CLI
 
 
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--video_dir", required=True, help="folder of gameplay videos (searched recursively)")
-    p.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset_idm"), help="episodes go here")
-    p.add_argument(
-        "--idm_model",
-        default=str(paths.IDM_MODEL),
-        help="IDM .model file, or '4x' / 'tiny' to build that size without a .model file",
-    )
-    p.add_argument(
-        "--idm_weights",
-        default=str(paths.IDM_WEIGHTS),
-        help="IDM .weights file, or 'random' (random init: meaningless labels, smoke tests only)",
-    )
-    p.add_argument(
-        "--mineclip_config",
-        default="attn",
-        choices=EMBED_CONFIGS,
-        help="attn: released MineCLIP; tiny / fake: stand-ins for smoke tests",
-    )
-    p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))
-    p.add_argument(
-        "--target_fps",
-        type=float,
-        default=None,
-        help="drop frames of faster videos down to this rate (the IDM saw 20 fps); default: keep all",
-    )
-    p.add_argument("--window", type=int, default=128, help="frames per IDM window")
-    p.add_argument("--stride", type=int, default=64, help="frames between window starts (middle kept)")
-    p.add_argument("--batch_windows", type=int, default=1, help="full windows per IDM call")
-    p.add_argument("--worker_id", type=int, default=0)
-    p.add_argument("--num_workers", type=int, default=1)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument(
-        "--dtype",
-        default="float32",
-        choices=["float32", "bfloat16", "float16"],
-        help="IDM precision (float32 = the reference's numbers)",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch CPU threads (default: torch's; use 1 per worker when workers share a machine)",
-    )
-    p.add_argument("--no_progress", action="store_true", help="no progress bar")
-    return p
+@dataclass
+class LabelSettings:
+    """Label gameplay videos with the VPT IDM -> training episodes (actions + MineCLIP embeddings)."""
+
+    video_dir: str = settings_field(default=None, required=True)
+    """folder of gameplay videos (searched recursively)"""
+    output_dir: str = str(paths.DATA_DIR / "dataset_idm")
+    """episodes go here"""
+    idm_model: str = str(paths.IDM_MODEL)
+    """IDM .model file, or '4x' / 'tiny' to build that size without a .model file"""
+    idm_weights: str = str(paths.IDM_WEIGHTS)
+    """IDM .weights file, or 'random' (random init: meaningless labels, smoke tests only)"""
+    mineclip_config: str = settings_field(default="attn", choices=list(EMBED_CONFIGS))
+    """attn: released MineCLIP; tiny / fake: stand-ins for smoke tests"""
+    mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
+    """MineCLIP weights (for --mineclip-config attn)"""
+    target_fps: float | None = None
+    """drop frames of faster videos down to this rate (the IDM saw 20 fps); default: keep all"""
+    window: int = 128
+    """frames per IDM window"""
+    stride: int = 64
+    """frames between window starts (the middle of each window is kept)"""
+    batch_windows: int = 1
+    """full windows per IDM call"""
+    worker_id: int = 0
+    """this worker's number (0-based)"""
+    num_workers: int = 1
+    """the videos are split over this many workers"""
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    """torch device of the IDM and MineCLIP"""
+    dtype: str = settings_field(default="float32", choices=["float32", "bfloat16", "float16"])
+    """IDM precision (float32 = the reference's numbers)"""
+    threads: int | None = None
+    """torch CPU threads (default: torch's; use 1 per worker when workers share a machine)"""
+    no_progress: bool = False
+    """no progress bar"""
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: LabelSettings) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     policy = WindowPolicy(args.window, args.stride)
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = None if args.idm_weights == "random" else args.idm_weights
     if weights is None:
-        print(
-            "warning: --idm_weights random: the IDM has random weights, labels are meaningless",
-            file=sys.stderr,
-        )
+        logger.warning("--idm-weights random: the IDM has random weights, labels are meaningless")
         torch.manual_seed(0)
     model = load_idm(args.idm_model, weights, device=args.device, dtype=getattr(torch, args.dtype))
     embed_fn = make_embed_fn(args.mineclip_config, args.mineclip_weights, args.device)
@@ -341,23 +332,13 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         target_fps=args.target_fps,
     )
-    print(
-        json.dumps(
-            {
-                "worker_id": args.worker_id,
-                **dataclasses.asdict(stats),
-                "frames_per_s": round(stats.frames_per_s, 2),
-            }
-        )
-    )
+    report(json.dumps({"worker_id": args.worker_id, **dataclasses.asdict(stats),
+                       "frames_per_s": round(stats.frames_per_s, 2)}))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = add_arguments(
-        argparse.ArgumentParser(prog="steve1 label-video", description=__doc__.split("\n")[0])
-    )
-    return run(parser.parse_args(argv))
+    return run_verb(LabelSettings, run, argv, verb="label-video")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Interactive session (script 3, `steve1 interactive`): type prompts while the agent plays; the goal changes
 live.
 
-    python -m steve1.run.interactive                         # a window (needs a display)
-    python -m steve1.run.interactive --headless              # prompts typed in the terminal
-    python -m steve1.run.interactive --prompt-file demo.txt  # prompts and commands from a file
+    steve1 interactive                         # a window (needs a display)
+    steve1 interactive --headless              # prompts typed in the terminal
+    steve1 interactive --prompt-file demo.txt  # prompts and commands from a file
 
 Input lines: a prompt (stripped and lower-cased, as the original; one prior sample per prompt), or a command:
 `reset agent` (clear the agent's memory), `reset env` (a new episode), `save video [name]` (the frames
@@ -21,7 +21,6 @@ world is restarted; prompts are typed into the window's entry field instead of t
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import queue
@@ -30,6 +29,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -39,6 +39,7 @@ from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.goals import TEXT_COND_SCALE, GoalError, normalize_interactive_prompt, text_goal
 from steve1.agent.models import AgentModels
+from steve1.cli_config import UsageError, check, run_verb, settings_field
 from steve1.envs.base import World
 from steve1.eval.video import (
     INTERACTIVE_VIDEO_FPS,
@@ -48,13 +49,11 @@ from steve1.eval.video import (
 )
 from steve1.run.common import (
     DTYPES,
-    add_model_arguments,
-    add_world_arguments,
+    ModelSettings,
+    WorldSettings,
     banner,
     build_models,
-    friendly_errors,
     generator,
-    parse_and_run,
     safe_file_name,
     setup_logging,
     world_factory,
@@ -335,26 +334,36 @@ def run_loop(session: Session, source, max_steps: int | None = None, window: TkW
 
 
 # -------------------------------------------------------------------- CLI
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--headless", action="store_true", help="no window: read prompts from the terminal")
-    mode.add_argument("--prompt-file", type=Path, help="read prompts and commands from this file (headless)")
-    parser.add_argument("--cond-scale", "--cond_scale", type=float, default=TEXT_COND_SCALE)
-    parser.add_argument("--world-seed", "--minecraft_seed", type=int, default=None,
-                        help="world seed (default: a random world)")
-    parser.add_argument("--out-dir", "--output_video_dirpath", type=Path,
-                        default=paths.GENERATED_VIDEOS_DIR / "interactive_videos")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many agent steps")
-    add_model_arguments(parser)
-    add_world_arguments(parser, n_worlds=False)
+DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "interactive_videos"
 
 
-@friendly_errors
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class InteractiveSettings(ModelSettings, WorldSettings):
+    """Type prompts while the agent plays (a window, or headless from the terminal or a file)."""
+
+    headless: bool = False
+    """no window: read prompts from the terminal"""
+    prompt_file: Path | None = None
+    """read prompts and commands from this file (headless)"""
+    cond_scale: float = TEXT_COND_SCALE
+    """guidance scale"""
+    world_seed: int | None = settings_field(default=None, alias=["--minecraft-seed"])
+    """world seed (default: a random world)"""
+    out_dir: Path = settings_field(default=DEFAULT_OUT, alias=["--output-video-dirpath"])
+    """where `save video` writes"""
+    max_steps: int | None = None
+    """stop after this many agent steps (default: play until quit)"""
+
+    def __post_init__(self):
+        check(self.max_steps is None or self.max_steps >= 1,
+              f"--max-steps must be >= 1, got {self.max_steps}")
+
+
+def run(args: InteractiveSettings) -> int:
     setup_logging()
     headless = args.headless or args.prompt_file is not None
     if not headless and not os.environ.get("DISPLAY"):
-        raise SystemExit("no display for the window (DISPLAY is not set): use --headless to type prompts in "
+        raise UsageError("no display for the window (DISPLAY is not set): use --headless to type prompts in "
                          "the terminal, or --prompt-file FILE")
     source = PromptFile(args.prompt_file) if args.prompt_file is not None else None
     models = build_models(args)
@@ -366,8 +375,7 @@ def run(args: argparse.Namespace) -> int:
             window = TkWindow()
             source = window
         elif source is None:
-            print("Type a prompt (or: reset agent | reset env | save video [name] | quit), then Enter.",
-                  file=sys.stderr)
+            log.info("type a prompt (or: reset agent | reset env | save video [name] | quit), then Enter")
             source = TerminalInput()
         steps = run_loop(session, source, args.max_steps, window)
         log.info("session over after %d steps", steps)
@@ -379,7 +387,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return parse_and_run("python -m steve1.run.interactive", __doc__, add_arguments, run, argv)
+    return run_verb(InteractiveSettings, run, argv, verb="interactive")
 
 
 if __name__ == "__main__":

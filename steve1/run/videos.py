@@ -6,14 +6,16 @@ marks the episode as made: existing videos are skipped on the next run, as the o
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.models import AgentModels
+from steve1.cli_config import settings_field
 from steve1.eval.results import write_episode_results, write_rows_csv, write_rows_json
 from steve1.run.common import DTYPES, banner, existing, generator, world_factory
 from steve1.run.episodes import EpisodeJob, EpisodeResult, EpisodeRunner, RunConfig
@@ -53,7 +55,7 @@ def collect_rows(out_dir: Path) -> list[dict]:
     return rows
 
 
-def run_video_jobs(args: argparse.Namespace, models: AgentModels, jobs: Sequence[EpisodeJob],
+def run_video_jobs(args, models: AgentModels, jobs: Sequence[EpisodeJob],
                    out_dir: Path) -> int:
     """Run the jobs (skipping made videos); returns the process exit status (1 if an episode failed)."""
     todo = pending_jobs(jobs)
@@ -88,12 +90,15 @@ def run_video_jobs(args: argparse.Namespace, models: AgentModels, jobs: Sequence
     return 1 if failures else 0
 
 
-def add_video_arguments(parser: argparse.ArgumentParser, default_steps: int, default_out: Path) -> None:
-    g = parser.add_argument_group("episodes and videos")
-    g.add_argument("--steps", "--gameplay_length", type=int, default=default_steps,
-                   help="steps per episode (default: %(default)s)")
-    g.add_argument("--out-dir", "--save_dirpath", type=Path, default=default_out,
-                   help="where videos and results go (default: %(default)s)")
-    g.add_argument("--fps", type=float, default=30.0, help="video frame rate (original: 30)")
-    g.add_argument("--full-res-video", action="store_true",
-                   help="save the game's full frames instead of 128x128 (the original's video size)")
+@dataclass
+class VideoSettings:
+    """Episodes and their videos."""
+
+    steps: int = settings_field(default=1000, alias=["--gameplay-length"])
+    """steps per episode"""
+    out_dir: Path = settings_field(default=paths.GENERATED_VIDEOS_DIR, alias=["--save-dirpath"])
+    """where videos and results go"""
+    fps: float = 30.0
+    """video frame rate (original: 30)"""
+    full_res_video: bool = False
+    """save the game's full frames instead of 128x128 (the original's video size)"""
