@@ -172,8 +172,8 @@ def build_parser(cls: type, verb: str, description: str | None = None, default=N
     parser.add_arguments(cls, dest="settings", default=default)
     if hasattr(parser, "_preprocessing"):  # simple-parsing adds the fields' flags lazily
         parser._preprocessing()
-    for action in parser._actions:  # an optional number/path may be switched off with `none`
-        if action.nargs == "?" and callable(action.type) and action.type is not str:
+    for action in parser._actions:  # an optional setting (`X | None`) is switched off with `none`
+        if action.nargs == "?" and callable(action.type):
             action.type = _none_or(action.type)
     return parser
 

@@ -60,3 +60,28 @@ def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds, capsys):
     assert evaluate.main(["--custom-prompt", " ", "--out-dir", str(tmp_path), *TINY]) == 2
     err = capsys.readouterr().err
     assert "empty" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluation_refuses_other_settings_in_the_same_folder(tmp_path, fake_worlds, capsys):
+    """`--steps 2` on a folder of 3-step episodes does not report them as done: it refuses, naming
+    --overwrite, which reruns them."""
+    out = tmp_path / "eval"
+    args = ["--prompts", "wood", "--agents", "text", "--no-mineclip-eval", "--out-dir", str(out), *TINY]
+    assert evaluate.main([*args, "--steps", "3"]) == 0
+    capsys.readouterr()
+    n_resets = sum(1 for e in fake_worlds if e[0] == "reset")
+    assert evaluate.main([*args, "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "steps 3 -> 2" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets
+    assert evaluate.main([*args, "--steps", "2", "--overwrite"]) == 0
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets + 1
+    assert {r["steps"] for r in read_rows_csv(out / "results.csv")} == {"2"}
+
+
+def test_custom_prompt_runs_only_that_prompt(tmp_path, fake_worlds):
+    out = tmp_path / "eval"
+    assert evaluate.main(["--custom-prompt", "dig a hole", "--agents", "text", "--steps", "2",
+                          "--no-mineclip-eval", "--out-dir", str(out), *TINY]) == 0
+    assert {r["prompt"] for r in read_rows_csv(out / "results.csv")} == {"dig a hole"}
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == 1

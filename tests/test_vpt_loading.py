@@ -158,3 +158,11 @@ def test_resize_pov_matches_cv2_and_validates():
         resize_pov(frames[..., :2])
     with pytest.raises(TypeError, match="numpy array"):
         resize_pov(torch.zeros(128, 128, 3))
+
+
+def test_goal_size_mismatch_names_the_goal_embedding_not_the_policy_size():
+    """Weights of a policy trained with tiny MineCLIP (goal dim 512 vs another) are a goal-size mismatch."""
+    other_goal = _randomised(goal_dim=512).state_dict()
+    with pytest.raises(WeightsMismatchError, match="another goal embedding size") as exc:
+        load_policy_weights(VPTPolicy(TINY_CONFIG, goal_dim=64), other_goal)
+    assert "1x/2x/3x" not in str(exc.value)

@@ -313,7 +313,7 @@ def run(args: ConvertSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_verb(ConvertSettings, run, argv, verb="convert-contractor")
+    return run_verb(ConvertSettings, run, argv, verb="convert-contractor", config_prefix="convert")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ prompt's MineCLIP text embedding (steve1.eval.mineclip_eval). Chained episodes g
 segment (`mineclip_dist_<i>`, over the windows whose last frame was taken for prompt i).
 
 Output (`--out-dir`): `episodes/<key>.json` (+ `.npy` windows) per episode, written as each ends (a rerun
-skips finished episodes), `results.csv/json` (one row per episode and prompt), `plots/<metric>.png` and
+skips finished episodes; the settings that shape them are kept in `run_settings.json`, and a rerun with other
+ones stops unless --overwrite), `results.csv/json` (one row per episode and prompt), `plots/<metric>.png` and
 `plots/summary.csv/json` (mean and 95 % CI per prompt and agent), `plots/mineclip_matrix_<agent>.png`
 (the prompt-vs-prompt distance matrix).
 """
@@ -62,6 +63,7 @@ from steve1.run.common import (
     world_factory,
 )
 from steve1.run.episodes import EpisodeJob, EpisodeResult, EpisodeRunner, GoalPlan, RunConfig
+from steve1.run.videos import MODEL_OUTPUT_SETTINGS, check_output_settings
 from steve1.utils.atomic import atomic_path, atomic_write_text
 
 log = logging.getLogger("steve1.evaluate")
@@ -99,6 +101,8 @@ class EvaluateSettings(ModelSettings, BatchedWorldSettings):
     """also keep each episode's 128x128 video"""
     out_dir: Path = paths.DATA_DIR / "eval"
     """where episodes, results and plots go"""
+    overwrite: bool = False
+    """rerun the selected episodes even if --out-dir holds them (needed when made with other settings)"""
 
     def __post_init__(self):
         check_positive(self.steps, "--steps")
@@ -232,9 +236,12 @@ def run(args: EvaluateSettings) -> int:
     setup_logging()
     texts = prompt_texts(args)
     agents = _names(args.agents, AGENTS, "--agents")
+    check_output_settings(args, (*MODEL_OUTPUT_SETTINGS, "steps", "text_cond_scale", "visual_cond_scale",
+                                 "switch_step", "visual_prompts_dir", "no_mineclip_eval"))
     models = build_models(args)
     jobs = build_jobs(args, models, texts, agents)
-    episodes = {j.key: e for j in jobs if (e := load_episode(args, j.key)) is not None}
+    episodes = {} if args.overwrite else {j.key: e for j in jobs
+                                          if (e := load_episode(args, j.key)) is not None}
     todo = [j for j in jobs if j.key not in episodes]
     log.info("%d episodes, %d already done, %d to run", len(jobs), len(episodes), len(todo))
     failures = []

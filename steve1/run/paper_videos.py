@@ -5,8 +5,9 @@
 Defaults are the paper's settings (11 prompts x {text, visual}, 3,000 steps, guidance 6.0 text / 7.0 visual,
 128x128 videos at 30 fps) in the embedded Minetest world; `--world minerl` runs them in real Minecraft.
 Names as the original: `'<name>' - Text Prompt.mp4` and `<name> - Visual Prompt.mp4` in `--out-dir`; an
-existing video is skipped, so an interrupted run resumes. Each episode also writes `<stem>.csv/.json`
-(its programmatic metrics), and `episodes.csv/.json` collect all of them.
+existing video is skipped, so an interrupted run resumes; the settings that shape the videos are recorded in
+`--out-dir`/run_settings.json, and a rerun with other ones stops (pass --overwrite to remake the videos).
+Each episode also writes `<stem>.csv/.json` (its programmatic metrics), and `episodes.csv/.json` collect all.
 
 Differences from the original (fixes): a crashed world is retried inside the program (the original's
 shell script restarted the whole program in a loop); one set of models and worlds serves every video (the
@@ -42,7 +43,13 @@ from steve1.run.common import (
     setup_logging,
 )
 from steve1.run.episodes import EpisodeJob, GoalPlan
-from steve1.run.videos import VideoSettings, pending_jobs, run_video_jobs
+from steve1.run.videos import (
+    VIDEO_OUTPUT_SETTINGS,
+    VideoSettings,
+    check_output_settings,
+    pending_jobs,
+    run_video_jobs,
+)
 
 DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "paper_prompts"
 KINDS = ("text", "visual")
@@ -95,7 +102,7 @@ def build_jobs(args: PaperVideoSettings, models: AgentModels | None) -> list[Epi
     goals: dict[tuple[str, str], GoalPlan] = {}
     if models is not None:
         todo = [(n, k) for k in kinds for n in names
-                if not existing(args.out_dir / f"{video_name(n, k)}.mp4")]
+                if args.overwrite or not existing(args.out_dir / f"{video_name(n, k)}.mp4")]
         text_names = [n for n, k in todo if k == "text"]
         if text_names:
             embeds = text_goals([PAPER_TEXT_PROMPTS[n] for n in text_names], models.embedder, models.prior,
@@ -123,12 +130,14 @@ def _job(args, name: str, kind: str, plan: GoalPlan | None, random_weights: bool
 
 def run(args: PaperVideoSettings) -> int:
     setup_logging()
+    check_output_settings(args, (*VIDEO_OUTPUT_SETTINGS, "text_cond_scale", "visual_cond_scale",
+                                 "visual_prompts_dir"))
     jobs = build_jobs(args, None)
-    if not pending_jobs(jobs):
+    if not pending_jobs(jobs, redo=args.overwrite):
         report(f"all {len(jobs)} videos already exist in {args.out_dir}")
         return 0
     models = build_models(args)
-    jobs = pending_jobs(build_jobs(args, models))
+    jobs = pending_jobs(build_jobs(args, models), redo=args.overwrite)
     return run_video_jobs(args, models, jobs, args.out_dir)
 
 

@@ -7,7 +7,9 @@
 
 Output: `<out-dir>/'<prompt>' - Text Prompt.mp4` (the original's name; `<name> - Visual Prompt.mp4`,
 `unconditional.mp4`) and `<stem>.csv` / `<stem>.json` with the episode's metrics. An existing video is
-skipped. With --episodes N > 1 the names end in ` (episode k)`, and world seeds are --seed + k.
+skipped; a rerun of the same prompt with other settings (model, steps, ...; kept in `<name>.settings.json`)
+stops unless --overwrite.
+With --episodes N > 1 the names end in ` (episode k)`, and world seeds are --seed + k.
 """
 from __future__ import annotations
 
@@ -38,7 +40,7 @@ from steve1.run.common import (
     setup_logging,
 )
 from steve1.run.episodes import EpisodeJob, GoalPlan
-from steve1.run.videos import VideoSettings, run_video_jobs
+from steve1.run.videos import VIDEO_OUTPUT_SETTINGS, VideoSettings, check_output_settings, run_video_jobs
 
 DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "custom_text_prompt"
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
@@ -102,6 +104,9 @@ def run(args: PromptVideoSettings) -> int:
     models = build_models(args)
     plan, scale, name, kind = goal_of(args, models)
     scale = scale if args.cond_scale is None else args.cond_scale
+    # one folder holds the videos of many prompts: the settings are recorded per video name
+    check_output_settings(args, (*VIDEO_OUTPUT_SETTINGS, "cond_scale", "no_overlay"),
+                          record=f"{name}.settings.json")
     jobs = []
     for k in range(args.episodes):
         stem = name if args.episodes == 1 else f"{name} (episode {k})"

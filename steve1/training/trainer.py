@@ -146,7 +146,7 @@ class Trainer:
         self.frames_per_step = cfg.trunc_t * cfg.batch_size * n_proc
         self.n_steps = 0
         self.best_val_loss = math.inf
-        self.next_snapshot_frames = cfg.snapshot_every_n_frames
+        self.next_snapshot_frames = cfg.snapshot_every_n_frames or math.inf  # None: no snapshots
         self.state: Any = None  # carried recurrent state
         self.train_losses: list[float] = []
         self.val_losses: list[tuple[int, float]] = []
@@ -289,7 +289,7 @@ class Trainer:
         if n % cfg.log_freq == 0:
             self._log(bar)
         val_freq = cfg.val_freq_begin if n - 1 < cfg.val_freq_switch_steps else cfg.val_freq
-        if (n - 1) % val_freq == 0:
+        if cfg.val_freq is not None and (n - 1) % val_freq == 0:  # val_freq None: no validation
             self.validate_and_keep_best()
         if self.frames >= self.next_snapshot_frames:
             if self.acc.is_main_process:
