@@ -50,7 +50,7 @@ class UsageError(ValueError):
 def user_errors() -> tuple[type[BaseException], ...]:
     """The exceptions that mean the user must change something (never a traceback)."""
     errors: list[type[BaseException]] = [UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-                                         PermissionError]
+                                         PermissionError, ImportError]  # ImportError: an optional install
     try:  # the model loaders' own errors, when those modules are importable
         from steve1.agent.goals import GoalError
         from steve1.agent.models import MissingWeightsError

@@ -119,3 +119,24 @@ def test_run_agent_refuses_to_reuse_a_video_made_with_other_settings(tmp_path, f
     assert "steps 3 -> 4" in capsys.readouterr().err
     assert prompt_video.main([*args, "--steps", "4", "--overwrite"]) == 0
     assert int(read_rows_csv(tmp_path / "unconditional.csv")[0]["steps"]) == 4
+
+
+def test_run_agent_with_own_policy_and_prior_needs_no_released_file(tmp_path, fake_worlds):
+    """--policy tiny --weights MINE --mineclip tiny --prior-weights MINE: no attn.pth (or any released file)
+    is read; the prior's sizes come from its file."""
+    import torch
+
+    from steve1.prior.model import TranslatorVAE
+    from steve1.vpt.config import TINY_CONFIG
+    from steve1.vpt.policy import VPTPolicy
+    from steve1.vpt.weights import save_policy_weights
+
+    save_policy_weights(VPTPolicy(TINY_CONFIG, goal_dim=512), tmp_path / "mine.weights")
+    torch.save(TranslatorVAE(512, 32, 8).state_dict(), tmp_path / "mine_prior.pt")
+    args = ["--policy", "tiny", "--weights", str(tmp_path / "mine.weights"), "--mineclip", "tiny",
+            "--prior-weights", str(tmp_path / "mine_prior.pt"),
+            "--mineclip-weights", str(tmp_path / "absent"),
+            "--prompt", "dig", "--steps", "2", "--out-dir", str(tmp_path / "out"), "--device", "cpu"]
+    assert prompt_video.main(args) == 0
+    row = read_rows_csv(tmp_path / "out" / "'dig' - Text Prompt.csv")[0]
+    assert row["random_weights"] == "False"
