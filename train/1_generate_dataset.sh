@@ -22,6 +22,11 @@
 #   SKIP_CONTRACTOR / SKIP_MIXED [0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+    awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"
+    echo "(steve1 convert-contractor --help and steve1 gen-mixed-agents --help list the flags of each half)"
+    exit 0
+fi
 
 VPT_AGENT="vpt:data/weights/vpt/2x.model:data/weights/vpt/rl-from-foundation-2x.weights"
 if [[ "${PAPER:-0}" == "1" ]]; then
