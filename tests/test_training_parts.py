@@ -26,7 +26,7 @@ def test_schedule_is_the_originals():
     assert learning_rate(warm, lr, warm, n) == pytest.approx(lr)
     r = (n - warm) / (1.1 * n - warm)
     assert learning_rate(n, lr, warm, n) == pytest.approx(0.5 * (1 + math.cos(math.pi * r)) * lr)
-    assert learning_rate(n, lr, warm, n) == pytest.approx(9.8e-7, rel=0.01)  # steve1.md §6.4
+    assert learning_rate(n, lr, warm, n) == pytest.approx(9.8e-7, rel=0.01)  # the original's first-step rate
     assert learning_rate(int(1.1 * n) + 1, lr, warm, n) == 0.0
     values = [learning_rate(f, lr, warm, n) for f in range(warm, n, 1_000_000)]
     assert all(a >= b for a, b in zip(values, values[1:], strict=False))

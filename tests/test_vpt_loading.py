@@ -14,7 +14,7 @@ from steve1.vpt.policy import VPTPolicy
 from steve1.vpt.preprocess import resize_pov
 from steve1.vpt.weights import WeightsMismatchError, load_policy_weights, save_policy_weights
 
-# The 2x net args as stored in a VPT `.model` file (vpt-mineclip.md §A.1).
+# The 2x net args as stored in a VPT `.model` file.
 NET_ARGS_2X = dict(
     attention_heads=16, attention_mask_style="clipped_causal", attention_memory_size=256,
     diff_mlp_embedding=False, hidsize=2048, img_shape=[128, 128, 3], impala_chans=[16, 32, 32],

@@ -1,4 +1,4 @@
-"""VPT contractor index files (vpt-mineclip.md §C.1) and how workers split them."""
+"""VPT contractor index files and how workers split them."""
 from __future__ import annotations
 
 import json

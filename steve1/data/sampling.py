@@ -5,15 +5,8 @@ A sampling `<name>` is `<output_dir>/<name>_train.txt` and `<name>_val.txt`, one
 
 The split is the original's: shuffle the valid episodes, take training episodes until their frames reach
 `train_frames` (the crossing episode included; None = all but `val_frames`), then validation episodes from the
-rest until `val_frames`. Differences from the original (fixes):
-- all sources are used: the contractor *and* the mixed-agent datasets (the original read only the contractor
-  directory, silently dropping the generated data); `--dataset_dirs` picks any set;
-- deterministic for a seed on every machine: episodes are sorted by path before the seeded shuffle (the
-  original shuffled filesystem order, so `random.seed(42)` did not fix the split; our seed-42
-  split is therefore not the original's);
-- `--val_from` really removes the reused validation episodes from the training candidates (original bug #5);
-- the output directory is created and both files are written atomically; impossible budgets give a
-  clear error.
+rest until `val_frames`. Differences from the original (every source used, a seed that fixes the split on
+every machine, `--val-from` really held out, atomic writes): DIFFERENCES.md, "Data".
 """
 from __future__ import annotations
 

@@ -2,15 +2,10 @@
 
 Defaults are the original's: hidden 512, latent 512, batch 256, AdamW lr 1e-4 (weight decay
 0.01), 50 epochs, beta 1.0, KL summed over batch and latent dims + per-element MSE, 200 validation pairs, best
-validation epoch kept. Differences from the original, all deliberate:
-- the split, shuffling and noise are seeded (`--seed`); validation uses the same noise every epoch, so the
-  best-epoch choice compares epochs rather than noise draws;
-- fp32 by default; `--precision bf16` autocasts on GPU (the original's fp16 autocast had no GradScaler);
-- the output directory is created and the file written atomically (the original crashed at its final save);
-- a resume checkpoint (model, optimizer, RNG, best so far) is written atomically after every epoch, so a
-  killed run continues where it stopped and ends with the same weights as an uninterrupted one;
-- `--kl-reduction batchmean` offers the per-sample KL (summed over latent dims, mean over batch);
-- no `torch.compile` (the model is three small MLP layers; compile time dominates at this size).
+validation epoch kept. Resumable: a resume checkpoint is written atomically after every epoch, so a killed
+run ends with the same weights as an uninterrupted one; a finished run is not retrained (the settings that
+made it are kept beside it; other settings need --overwrite). Differences from the original (seeded split and
+noise, fp32 by default, the output folder created, no torch.compile): DIFFERENCES.md, "Prior".
 """
 from __future__ import annotations
 

@@ -77,6 +77,7 @@ def _check_settings(out: Path, settings, from_stage: str | None) -> str | None:
 
 
 def run(args: QuickstartArgs) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     from steve1.quickstart.report import REPORT_FILE
     from steve1.quickstart.runner import run_stages
     from steve1.quickstart.stages import STAGES

@@ -1,11 +1,11 @@
-"""Goal-conditioned fine-tuning of the VPT policy (steve1.md §6), on one GPU, many GPUs or many nodes through
+"""Goal-conditioned fine-tuning of the VPT policy, on one GPU, many GPUs or many nodes through
 `accelerate`.
 
 One *micro-step* is one chunk of `trunc_t` steps of a batch of `T`-step sequences; the recurrent state is
 carried (detached) from chunk to chunk, and each sequence starts with `first=True`. An optimizer update
 happens every `gradient_accumulation_steps` micro-steps.
 
-Differences from the original, all fixes of steve1.md §11:
+Differences from the original, all fixes (see DIFFERENCES.md):
 - gradients really accumulate over `gradient_accumulation_steps` chunks (the original zeroed them inside the
   accumulation block, so only one chunk in four counted); clipping runs on the accumulated gradient only;
 - resuming continues exactly: data position, optimizer, LR schedule, RNG states, the carried recurrent state
@@ -26,6 +26,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -404,7 +405,8 @@ class Trainer:
             p.grad = None if g is None else g.to(device=p.device, dtype=p.dtype)
         ckpt.set_rng_states(trainer_state["rng"])
         if self.acc.is_main_process:
-            print(f"resumed from {path} at micro-step {self.n_steps} ({self.frames} frames)")
+            logging.getLogger("steve1.train").info("resumed from %s at micro-step %d (%d frames)", path,
+                                                   self.n_steps, self.frames)
 
     def _init_wandb(self) -> None:
         id_file = self.checkpoint_dir / "wandb_id.txt"
