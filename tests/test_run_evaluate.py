@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from steve1.agent import load_agent_models
+from steve1.eval import report
 from steve1.eval.mineclip_eval import min_cosine_distance
 from steve1.eval.results import read_rows_csv
 from steve1.run import evaluate
@@ -45,6 +46,14 @@ def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):
         assert (out / "plots" / f"{name}.png").stat().st_size > 1000
     summary = json.loads((out / "plots" / "summary.json").read_text())
     assert {(s["prompt"], s["agent"]) for s in summary} >= {("wood", "text"), ("wood", "unconditional")}
+    assert ("wooden_planks", "chain", "mineclip_dist_1") in {(s["prompt"], s["agent"], s["metric"])
+                                                           for s in summary}
+    # `steve1 eval-report` on the results file summarises them the same way
+    assert report.main([str(out / "results.csv"), "--out-dir", str(tmp_path / "rep")]) == 0
+    again = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    key = ("prompt", "agent", "metric", "n")
+    assert [tuple(r[k] for k in key) for r in again] == [tuple(r[k] for k in key) for r in summary]
+    assert [r["mean"] for r in again] == pytest.approx([r["mean"] for r in summary], rel=1e-6)
 
     resets = sum(1 for e in fake_worlds if e[0] == "reset")
     assert resets == 2 + 1 + 1  # 2 prompts + unconditional (scored against both) + chain

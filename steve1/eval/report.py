@@ -5,6 +5,7 @@ columns (`steve1.eval.metrics.METRIC_NAMES`). `steve1 eval-report episodes.csv -
 """
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,11 +17,22 @@ from steve1.eval.plots import plot_prompt_bars
 from steve1.eval.results import group_values, mean_ci95, read_rows_csv, write_episode_results
 
 UNCONDITIONAL_AGENT = "unconditional"  # the zero-goal baseline the paper compares against
+MINECLIP_METRIC = "mineclip_dist"  # and mineclip_dist_<i>: per prompt of a chain
 
 
-def summarize(rows: Sequence[Mapping], metrics: Sequence[str] = METRIC_NAMES, prompt_key: str = "prompt",
+def result_metrics(rows: Sequence[Mapping]) -> list[str]:
+    """The metric columns of result rows: the programmatic ones, then the MineCLIP distances (a chain's
+    segments as mineclip_dist_<i>) that some row holds. The one list every summary of results uses."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    mineclip = [c for c in columns if c == MINECLIP_METRIC or re.fullmatch(rf"{MINECLIP_METRIC}_\d+", c)]
+    return list(METRIC_NAMES) + sorted(mineclip, key=lambda c: (len(c), c))
+
+
+def summarize(rows: Sequence[Mapping], metrics: Sequence[str] | None = None, prompt_key: str = "prompt",
               agent_key: str = "agent") -> list[dict]:
-    """One row per (prompt, agent, metric): n episodes, mean, 95 % CI half-width. Absent metrics skipped."""
+    """One row per (prompt, agent, metric): n episodes, mean, 95 % CI half-width. Absent metrics skipped.
+    metrics: default `result_metrics(rows)`."""
+    metrics = result_metrics(rows) if metrics is None else metrics
     present = [m for m in metrics if any(m in r and r[m] not in ("", None) for r in rows)]
     if not present:
         raise ValueError(f"none of the metrics {list(metrics)} is in the rows")
@@ -34,7 +46,7 @@ def summarize(rows: Sequence[Mapping], metrics: Sequence[str] = METRIC_NAMES, pr
     return out
 
 
-def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence[str] = METRIC_NAMES,
+def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence[str] | None = None,
                  prompt_key: str = "prompt", agent_key: str = "agent") -> list[Path]:
     """Write `<out_dir>/<metric>.png` (per-prompt bars per agent, 95 % CI) and `<out_dir>/summary.{csv,json}`.
 

@@ -47,7 +47,7 @@ from steve1.eval.chaining import DEFAULT_SWITCH_STEP, PAPER_CHAIN_PROMPTS, paper
 from steve1.eval.metrics import METRIC_NAMES
 from steve1.eval.mineclip_eval import min_cosine_distance, prompt_distance_matrix
 from steve1.eval.plots import plot_distance_matrix
-from steve1.eval.report import UNCONDITIONAL_AGENT, plot_results
+from steve1.eval.report import MINECLIP_METRIC, UNCONDITIONAL_AGENT, plot_results
 from steve1.eval.results import write_episode_results
 from steve1.mineclip import VIDEO_FRAMES
 from steve1.run.common import (
@@ -68,7 +68,6 @@ from steve1.utils.atomic import atomic_path, atomic_write_text
 
 log = logging.getLogger("steve1.evaluate")
 AGENTS = ("text", "visual", UNCONDITIONAL_AGENT)
-MINECLIP_METRIC = "mineclip_dist"
 
 
 @dataclass
@@ -268,9 +267,7 @@ def run(args: EvaluateSettings) -> int:
         log.error("no episode finished")
         return 1
     csv_path, _ = write_episode_results(rows, args.out_dir / "results")
-    metrics = list(METRIC_NAMES) + ([MINECLIP_METRIC] if text_embeds is not None else [])
-    plotted = [r for r in rows if r["agent"] != "chain"]
-    outputs = plot_results(plotted, args.out_dir / "plots", metrics=metrics) if plotted else []
+    outputs = plot_results(rows, args.out_dir / "plots")  # the summary `steve1 eval-report` makes, chains in
     if text_embeds is not None:
         outputs += _matrices(args, jobs, episodes, text_embeds, texts)
     log.info("results: %s; plots: %s", csv_path, ", ".join(str(p) for p in outputs))

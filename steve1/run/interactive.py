@@ -8,7 +8,9 @@ live.
 Input lines: a prompt (stripped and lower-cased, as the original; one prior sample per prompt), or a command:
 `reset agent` (clear the agent's memory), `reset env` (a new episode), `save video [name]` (the frames
 shown so far -> `<out-dir>/<name>.mp4` at 20 fps and `<name>.json`, the prompt of every frame, as the
-original), `quit` (also `q`, `exit`). In a prompt file, `wait N` lets the agent play N steps before the
+original), `quit` (also `q`, `exit`). A command may be written with a leading `:` (`:quit`); a `:` line
+that is no command is an error, never a prompt. While the agent plays, a progress line is logged every 100
+steps. In a prompt file, `wait N` lets the agent play N steps before the
 next line is read, `#` starts a comment, and the end of the file quits.
 
 The display frame is the game view with the prompt on a black panel to its right (960x360), as the
@@ -63,6 +65,9 @@ log = logging.getLogger("steve1.interactive")
 WINDOW_TITLE = "STEVE-1 Gameplay (type a prompt, Enter)"
 IDLE_TEXT = "Enter a Prompt"
 QUIT_COMMANDS = ("quit", "q", "exit")
+COMMANDS = ("reset agent", "reset env", "save video [name]", "quit")
+COMMAND_PREFIX = ":"  # `:quit`, `:reset env`, ...: a line starting with it is a command, never a prompt
+PROGRESS_EVERY = 100  # agent steps between progress lines (5 s of game time)
 JPEG_QUALITY = 90  # recorded frames are kept JPEG-compressed in memory (~50 KB instead of 1 MB each)
 
 
@@ -140,8 +145,11 @@ class Session:
     def handle(self, line: str) -> bool:
         """Apply one input line; False means quit."""
         text = line.strip()
+        explicit = text.startswith(COMMAND_PREFIX)
+        if explicit:
+            text = text[len(COMMAND_PREFIX):].strip()
         command = text.lower()
-        if not text:
+        if not text and not explicit:
             return True
         if command in QUIT_COMMANDS:
             return False
@@ -153,6 +161,9 @@ class Session:
             log.info("world reset")
         elif command == "save video" or command.startswith("save video "):
             self.save_video(text[len("save video"):].strip() or time.strftime("session_%Y%m%d_%H%M%S"))
+        elif explicit:  # a mistyped command is not sent to the agent as a prompt
+            log.error("unknown command %r; commands: %s (with or without %r)", COMMAND_PREFIX + text,
+                      ", ".join(COMMANDS), COMMAND_PREFIX)
         else:
             try:
                 prompt = normalize_interactive_prompt(text)
@@ -202,6 +213,8 @@ class Session:
             self._drop_world()
             self.obs = self._reset_world()
         self.steps += 1
+        if self.steps % PROGRESS_EVERY == 0:
+            log.info("step %d, prompt %r", self.steps, self.prompt)
         frame = self.display_frame()
         self.frames.append(frame)
         self.frame_prompts.append(self.prompt)
