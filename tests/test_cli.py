@@ -39,7 +39,12 @@ def _options_without_help(text: str) -> list[str]:
     return bare
 
 
-@pytest.mark.parametrize("verb", sorted(cli.VERBS))
+NOT_YET_CONVERTED = {"gen-mixed-agents"}  # converted to cli_config on another branch; strict: remove on merge
+
+
+@pytest.mark.parametrize("verb", [
+    pytest.param(v, marks=pytest.mark.xfail(strict=True, reason="not on cli_config yet (another branch)"))
+    if v in NOT_YET_CONVERTED else v for v in sorted(cli.VERBS)])
 def test_verb_help(verb, capsys):
     """`steve1 VERB --help`: exit 0, the usage line names `steve1 VERB`, and every option has a help line."""
     try:
