@@ -96,7 +96,9 @@ def load_sampling(output_dir: str | Path, name: str) -> tuple[list[str], list[st
     for split in ("train", "val"):
         f = Path(output_dir) / f"{name}_{split}.txt"
         if not f.exists():
-            raise FileNotFoundError(f"sampling {name!r}: {f} does not exist; run train/2_create_sampling.sh")
+            raise FileNotFoundError(f"sampling {name!r}: {f} does not exist; make it with `steve1 "
+                                    f"create-sampling --name {name}` (or CONFIG={name} "
+                                    f"train/2_create_sampling.sh when a config of that name is shipped)")
         paths.append([ln.strip() for ln in f.read_text().splitlines() if ln.strip()])
     return paths[0], paths[1]
 
