@@ -172,8 +172,14 @@ def test_cli_main(tmp_path, capsys):
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["labelled"], summary["frames"]) == (1, 20)
-    [ep] = (tmp_path / "o").iterdir()
+    [ep] = [p for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")]
     assert Episode(ep, deep=True).metadata["window"] == 16
+    # the same folder with another window: refused, not mixed with the 16-frame-window episodes
+    argv = ["--video-dir", str(tmp_path / "v"), "--output-dir", str(tmp_path / "o"), "--idm-model", "tiny",
+            "--idm-weights", "random", "--mineclip-config", "fake", "--device", "cpu", "--no-progress",
+            "--window", "32", "--stride", "16"]
+    assert L.main(argv) == 2
+    assert "other settings (stride 8 -> 16, window 16 -> 32)" in capsys.readouterr().err
 
 
 def test_target_fps_drops_frames_of_faster_videos(tmp_path, idm):

@@ -43,6 +43,7 @@ from steve1.data.embedding import (
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
 from steve1.utils.frames import resize_linear
+from steve1.utils.run_record import DATASET_RECORD, check_or_record
 
 DEFAULT_MIN_TIMESTEPS = 1000
 
@@ -297,7 +298,12 @@ class ConvertSettings:
     """no progress bar (counts are still reported)"""
 
 
+OUTPUT_SETTINGS = ("min_timesteps", "exact_camera", "mineclip_config")  # what shapes every episode
+
+
 def run(args: ConvertSettings) -> int:
+    check_or_record(args.output_dir, {k: getattr(args, k) for k in OUTPUT_SETTINGS}, redo_flag=None,
+                    name=DATASET_RECORD)
     embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
                             args.mineclip_dtype)
     try:

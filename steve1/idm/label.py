@@ -45,6 +45,7 @@ from steve1.idm.preprocess import resize_frames
 from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
 from steve1.utils import video as video_io
 from steve1.utils.frames import resize_linear
+from steve1.utils.run_record import DATASET_RECORD, check_or_record
 from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
 
 logger = logging.getLogger("steve1.idm")
@@ -303,8 +304,13 @@ class LabelSettings:
     """no progress bar"""
 
 
+OUTPUT_SETTINGS = ("idm_model", "idm_weights", "mineclip_config", "target_fps", "window", "stride", "dtype")
+
+
 def run(args: LabelSettings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    check_or_record(args.output_dir, {k: getattr(args, k) for k in OUTPUT_SETTINGS}, redo_flag=None,
+                    name=DATASET_RECORD)
     policy = WindowPolicy(args.window, args.stride)
     if args.threads:
         torch.set_num_threads(args.threads)

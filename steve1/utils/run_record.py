@@ -23,6 +23,7 @@ from steve1.utils.atomic import atomic_write_text
 
 log = logging.getLogger("steve1.run_record")
 RECORD_NAME = "run_settings.json"
+DATASET_RECORD = ".run_settings.json"  # in a dataset folder: hidden, so that it is not taken for an episode
 
 
 class SettingsChanged(UsageError):
@@ -53,7 +54,7 @@ def changed_settings(recorded: Mapping, settings: Mapping) -> list[str]:
     return sorted(k for k in set(recorded) | set(now) if recorded.get(k) != now.get(k))
 
 
-def check_or_record(out_dir: str | Path, settings: Mapping, redo_flag: str = "--overwrite",
+def check_or_record(out_dir: str | Path, settings: Mapping, redo_flag: str | None = "--overwrite",
                     redo: bool = False, name: str = RECORD_NAME) -> bool:
     """Record `settings` for the outputs in `out_dir`, or check them against the record already there.
 
@@ -69,8 +70,9 @@ def check_or_record(out_dir: str | Path, settings: Mapping, redo_flag: str = "--
         now = _plain(settings)
         diffs = ", ".join(f"{k} {recorded.get(k)!r} -> {now.get(k)!r}" for k in changed[:4])
         more = f" (+{len(changed) - 4} more)" if len(changed) > 4 else ""
-        raise SettingsChanged(f"{out_dir} holds outputs made with other settings ({diffs}{more}); pass "
-                              f"{redo_flag} to redo them, or choose another output folder")
+        fix = (f"pass {redo_flag} to redo them, or choose another output folder" if redo_flag else
+               "choose another output folder (or delete this one to start over)")
+        raise SettingsChanged(f"{out_dir} holds outputs made with other settings ({diffs}{more}); {fix}")
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / name, json.dumps(_plain(settings), indent=1, sort_keys=True) + "\n")
     log.debug("recorded the settings of %s", out_dir)
