@@ -3,7 +3,7 @@
 #
 #   ./download_weights.sh                 # agent + training files (what the original script fetches)
 #   ./download_weights.sh agent idm       # only some groups
-#   ./download_weights.sh --list          # print the groups and files
+#   ./download_weights.sh --list          # print the groups, files and their URLs
 #
 # Groups:  agent  2x.model, steve1.weights, MineCLIP attn.pth, steve1_prior.pt, visual prompt embeds
 #          train  rl-from-foundation-2x.weights (fine-tuning start), prior dataset data.pkl
@@ -122,8 +122,12 @@ PY
 groups=()
 for arg in "$@"; do
     case "$arg" in
-        --list) echo "$FILES" | awk -F'|' 'NF {printf "%-6s %s\n", $1, $2}'; exit 0 ;;
-        -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+        --list)
+            while IFS='|' read -r group rel src _; do
+                [ -n "$group" ] && printf '%-6s %-45s %s\n' "$group" "$DATA_DIR/$rel" "$(source_url "$src")"
+            done <<< "$FILES"
+            exit 0 ;;
+        -h|--help) awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"; exit 0 ;;
         agent|train|idm|vpt) groups+=("$arg") ;;
         all) groups+=(agent train idm vpt) ;;
         *) die "unknown group '$arg' (choose from: agent train idm vpt all; --list shows the files)" ;;

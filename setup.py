@@ -4,6 +4,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+MINERL_1_0 = "minerl @ git+https://github.com/minerllabs/minerl@v1.0.1"  # PEP 508 direct reference
 
 setup(
     name="steve1",
@@ -29,8 +30,9 @@ setup(
     extras_require={
         # Policy fine-tuning: `accelerate launch` (multi-GPU / multi-node DDP, bf16); wandb is opt-in.
         "train": ["accelerate>=0.26", "wandb>=0.15"],
-        # Real Minecraft: MineRL 1.0.1 is built from git with Java 8 (see README, "Real Minecraft").
-        "minerl": ["minerl"],
+        # Real Minecraft: MineRL 1.0.1 from its git tag (PyPI's `minerl` is the old 0.4 API), built with
+        # Java 8 and gradle on install (see README, "Real Minecraft").
+        "minerl": [MINERL_1_0],
         "dev": ["pytest>=7.0", "ruff>=0.4", "accelerate>=0.26", "hypothesis>=6.0"],
     },
     entry_points={"console_scripts": ["steve1=steve1.cli:main"]},

@@ -10,7 +10,4 @@
 #                                                          # no downloads: a smoke test with random weights
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python -m steve1.run.paper_videos \
-    --steps 3000 \
-    --out-dir data/generated_videos/paper_prompts \
-    "$@"
+exec python -m steve1.cli paper-videos "$@"   # defaults: `steve1 paper-videos --help`

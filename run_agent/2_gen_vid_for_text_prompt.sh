@@ -7,7 +7,4 @@
 #   ./run_agent/2_gen_vid_for_text_prompt.sh --policy tiny --mineclip tiny --random-weights --steps 100
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python -m steve1.run.prompt_video \
-    --steps 1000 \
-    --out-dir data/generated_videos/custom_text_prompt \
-    "$@"
+exec python -m steve1.cli run-agent "$@"   # defaults: `steve1 run-agent --help`

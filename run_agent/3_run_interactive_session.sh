@@ -8,6 +8,4 @@
 #   ./run_agent/3_run_interactive_session.sh --prompt-file prompts.txt   # scripted (see `wait N` lines)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python -m steve1.run.interactive \
-    --out-dir data/generated_videos/interactive_videos \
-    "$@"
+exec python -m steve1.cli interactive "$@"   # defaults: `steve1 interactive --help`

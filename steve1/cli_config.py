@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
+import pickle
 import sys
 import typing
 from collections.abc import Callable, Sequence
@@ -41,6 +43,7 @@ CONFIG_FLAG = "--config"
 PACKAGED_CONFIGS = "steve1.configs"  # named configs: steve1/configs/<prefix>_<name>.yaml
 EXIT_USAGE = 2  # a user mistake: bad argument, missing input, failed check
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
+TRACEBACK_ENV = "STEVE1_TRACEBACK"  # set to 1 to see the traceback of a user error instead of one line
 
 
 class UsageError(ValueError):
@@ -48,17 +51,10 @@ class UsageError(ValueError):
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
-    """The exceptions that mean the user must change something (never a traceback)."""
-    errors: list[type[BaseException]] = [UsageError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
-                                         PermissionError]
-    try:  # the model loaders' own errors, when those modules are importable
-        from steve1.agent.goals import GoalError
-        from steve1.agent.models import MissingWeightsError
-
-        errors += [GoalError, MissingWeightsError]
-    except ImportError:
-        pass
-    return tuple(errors)
+    """The exceptions a user can cause with bad settings or files (never a traceback). The project's own
+    errors derive from these: EpisodeError, GoalError, PriorDataError, ... are ValueErrors;
+    MissingWeightsError and DownloadError are OSErrors."""
+    return (ValueError, OSError, ImportError, pickle.UnpicklingError, EOFError)
 
 
 class _OneLineErrors(ArgumentParser):
@@ -170,7 +166,23 @@ def build_parser(cls: type, verb: str, description: str | None = None, default=N
     parser.add_argument(CONFIG_FLAG, metavar="YAML", default=None,
                         help="a YAML file of settings (or a shipped config name) used as the defaults")
     parser.add_arguments(cls, dest="settings", default=default)
+    if hasattr(parser, "_preprocessing"):  # simple-parsing adds the fields' flags lazily
+        parser._preprocessing()
+    for action in parser._actions:  # an optional setting (`X | None`) is switched off with `none`
+        if action.nargs == "?" and callable(action.type):
+            action.type = _none_or(action.type)
     return parser
+
+
+NONE_WORDS = ("none", "null")
+
+
+def _none_or(convert):
+    def parse(text: str):
+        return None if text.strip().lower() in NONE_WORDS else convert(text)
+
+    parse.__name__ = getattr(convert, "__name__", "value")  # argparse names the type in its errors
+    return parse
 
 
 def parse_settings(cls: type[S], argv: Sequence[str] | None, verb: str, *, config_prefix: str | None = None,
@@ -189,7 +201,8 @@ def parse_settings(cls: type[S], argv: Sequence[str] | None, verb: str, *, confi
 
 def report_error(verb: str, err: BaseException) -> int:
     """Print a user mistake as one line; the exit status for it."""
-    message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
+    message = " ".join(lines) if lines else type(err).__name__  # a multi-line message, joined into one
     print(f"steve1 {verb}: error: {message}", file=sys.stderr)
     return EXIT_USAGE
 
@@ -205,6 +218,8 @@ def run_verb(cls: type[S], run: Callable[[S], int | None], argv: Sequence[str] |
             return int(done.code or 0)
         return int(run(settings) or 0)
     except errors as err:
+        if os.environ.get(TRACEBACK_ENV):
+            raise
         return report_error(verb, err)
     except KeyboardInterrupt:
         print(f"steve1 {verb}: interrupted", file=sys.stderr)
@@ -215,3 +230,8 @@ def check(condition: bool, message: str) -> None:
     """Raise a UsageError with `message` unless `condition` (for __post_init__ checks)."""
     if not condition:
         raise UsageError(message)
+
+
+def report(message: str) -> None:
+    """A verb's final one-line report on stdout (everything else a verb says goes through logging)."""
+    print(message)

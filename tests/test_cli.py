@@ -1,4 +1,5 @@
 import importlib
+import re
 
 import pytest
 
@@ -21,11 +22,31 @@ def test_unknown_verb(capsys):
     assert "unknown verb 'no-such-verb'" in capsys.readouterr().err
 
 
+def _options_without_help(text: str) -> list[str]:
+    """The option entries of an argparse help text that have no help of their own (only '(default: x)')."""
+    lines = text.splitlines()
+    bare = []
+    for i, line in enumerate(lines):
+        m = re.match(r"^  (-[^ ].*?)(?:\s{2,}(\S.*))?$", line)
+        if not m or m.group(1).startswith("-h, --help"):
+            continue
+        help_text = m.group(2)
+        if help_text is None:  # the help starts on the next line, further indented
+            nxt = lines[i + 1] if i + 1 < len(lines) else ""
+            help_text = nxt.strip() if nxt.startswith(" " * 6) and not nxt.strip().startswith("-") else ""
+        if not help_text or help_text.startswith("(default:"):
+            bare.append(m.group(1))
+    return bare
+
+
 @pytest.mark.parametrize("verb", sorted(cli.VERBS))
 def test_verb_help(verb, capsys):
-    try:  # argparse verbs exit; verbs on steve1.cli_config.run_verb return the status
+    """`steve1 VERB --help`: exit 0, the usage line names `steve1 VERB`, and every option has a help line."""
+    try:  # verbs on steve1.cli_config.run_verb return the status; others exit
         code = cli.main([verb, "--help"])
     except SystemExit as e:
         code = e.code
     assert code == 0
-    assert "usage" in capsys.readouterr().out.lower()
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: steve1 {verb} "), out.splitlines()[0]
+    assert _options_without_help(out) == []

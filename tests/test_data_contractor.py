@@ -307,7 +307,7 @@ def test_missing_files_and_min_timesteps(tmp_path):
 
 def test_sharding():
     assert select_indices(100, worker_id=1, num_episodes=5) == [5, 6, 7, 8, 9]  # the original's blocks
-    shards = [select_indices(10, w, -1, num_workers=3) for w in range(3)]
+    shards = [select_indices(10, w, None, num_workers=3) for w in range(3)]
     assert sorted(sum(shards, [])) == list(range(10)) and shards[1] == [1, 4, 7]
     assert select_indices(10, 2, 2, num_workers=3) == [2, 5]
     with pytest.raises(ValueError, match="worker_id"):
@@ -406,7 +406,7 @@ def test_cli_with_file_urls(tmp_path, capsys):
     (root / "index.json").write_text(json.dumps({"basedir": (root / "data").as_uri() + "/", "relpaths": rel}))
     rc = main(["--index", "9.x", "--index_url", (root / "index.json").as_uri(), "--output_dir",
                str(tmp_path / "out"), "--cache_dir", str(tmp_path / "c"), "--num_workers", "2", "--worker_id",
-               "1", "--num_episodes", "-1", "--min_timesteps", "10", "--mineclip_config", "fake",
+               "1", "--num_episodes", "none", "--min_timesteps", "10", "--mineclip_config", "fake",
                "--exact_camera", "--no_progress"])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])

@@ -23,7 +23,7 @@ def test_split_budget_and_determinism():
     assert not set(tr) & set(va)
     assert (tr, va) == split_by_frames(list(reversed(eps)), 1000, 500, seed=1)  # input order irrelevant
     assert (tr, va) != split_by_frames(eps, 1000, 500, seed=2)
-    tr_all, va_all = split_by_frames(eps, -1, 500, seed=1)
+    tr_all, va_all = split_by_frames(eps, None, 500, seed=1)
     assert sum(n for _, n in tr_all) + sum(n for _, n in va_all) <= sum(n for _, n in eps)
     with pytest.raises(ValueError, match="hold 7350 frames"):
         split_by_frames(eps, 7000, 1000)
@@ -32,7 +32,7 @@ def test_split_budget_and_determinism():
 def test_val_from_removes_val_episodes_from_train():
     eps = [(f"d/e{i}", 100) for i in range(20)]
     held = ["d/e3", "d/e7"]
-    tr, va = split_by_frames(eps, -1, 0, val_episodes=held)
+    tr, va = split_by_frames(eps, None, 0, val_episodes=held)
     assert [p for p, _ in va] == held and not {p for p, _ in tr} & set(held) and len(tr) == 18
 
 

@@ -74,3 +74,18 @@ def test_minerl_world_uses_steve1_settings_seeds_before_reset_and_recovers(fake_
         with pytest.raises(ValueError, match="unknown action keys"):
             world.step({"fly": 1})
     assert log[-1] == ("close",)
+
+
+# What MineRL 1.0.1's HumanSurvival reads: HumanControlEnvSpec takes resolution, guiscale_range, gamma_range,
+# fov_range and cursor_size_range, and passes the rest to EnvSpec, which reads name, max_episode_steps,
+# reward_threshold and agent_count and silently drops anything else (e.g. frameskip).
+MINERL_1_0_READS = {"resolution", "guiscale_range", "gamma_range", "fov_range", "cursor_size_range", "name",
+                    "max_episode_steps", "reward_threshold", "agent_count"}
+
+
+def test_every_setting_passed_to_minerl_is_one_it_reads(fake_minerl):
+    _, made = fake_minerl
+    with make_world("minerl") as world:
+        world.reset(seed=1)
+    assert set(made[0]) <= MINERL_1_0_READS, f"MineRL 1.0 ignores {sorted(set(made[0]) - MINERL_1_0_READS)}"
+    assert made[0]["resolution"] == [640, 360] and made[0]["cursor_size_range"] == [16.0, 16.0]

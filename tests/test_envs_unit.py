@@ -46,7 +46,7 @@ def test_every_button_is_mapped_or_documented():
 
 
 def test_mouse_sensitivity_matches_measured_calibration():
-    # DESIGN.md: mouse_sensitivity 0.2 at fov 70 turned 0.193 degrees per pixel in the real game
+    # measured: mouse_sensitivity 0.2 at fov 70 turned 0.193 degrees per pixel in the real game
     per_pixel_at_02 = 0.2 / controls.mouse_sensitivity_for(70, 1.0)
     assert per_pixel_at_02 == pytest.approx(0.193, abs=0.001)
 

@@ -59,9 +59,21 @@ def test_report_from_csv(tmp_path, capsys):
     assert wood_text["ci95"] == pytest.approx(4.303 / np.sqrt(3), rel=1e-4)
     assert {r["metric"] for r in summary} == {"log", "dirt", "travel_dist"}  # absent "seed" metric skipped
     csv_path, _ = write_episode_results(rows, tmp_path / "episodes")
-    main([str(csv_path), "--out_dir", str(tmp_path / "plots")])
+    assert main([str(csv_path), "--out_dir", str(tmp_path / "plots")]) == 0
     made = sorted(p.name for p in (tmp_path / "plots").iterdir())
     assert made == ["dirt.png", "log.png", "summary.csv", "summary.json", "travel_dist.png"]
     capsys.readouterr()
     assert main([str(csv_path), "--out_dir", str(tmp_path / "p2"), "--agent_key", "policy"]) == 2
-    assert "no column" in capsys.readouterr().err and not (tmp_path / "p2").exists()
+    assert "no column(s) ['policy']" in capsys.readouterr().err and not (tmp_path / "p2").exists()
+
+
+def test_error_bars_do_not_go_below_zero_for_non_negative_metrics():
+    from steve1.eval.plots import error_bars
+
+    means, (lower, upper) = error_bars([[0.0, 0.0, 30.0], [5.0, 5.2, 4.8], []])
+    assert means[0] == pytest.approx(10.0) and upper[0] > 10.0  # the CI half-width is wider than the mean
+    assert means[0] - lower[0] == pytest.approx(0.0)  # clipped at 0, not drawn below it
+    assert lower[1] == pytest.approx(upper[1])  # a tight interval is untouched
+    assert np.isnan(means[2]) and lower[2] == 0.0
+    _, (lower, upper) = error_bars([[-3.0, 0.0, 30.0]])  # a metric that can be negative: symmetric
+    assert lower[0] == pytest.approx(upper[0])

@@ -102,3 +102,16 @@ def test_interactive_recording(tmp_path):
     assert json.loads(log.read_text()) == prompts
     with pytest.raises(VideoError, match="one prompt per frame"):
         save_interactive_recording(frames, prompts[:2], tmp_path / "bad")
+
+
+def test_long_prompt_overlay_is_wrapped_to_a_readable_size_at_128():
+    from steve1.eval.video import MIN_OVERLAY_SCALE, fitted_font_scale, overlay_lines
+
+    text = "chop down the tree and collect the wood"
+    assert fitted_font_scale(text, 128, 1) < MIN_OVERLAY_SCALE  # on one line it would be unreadable
+    lines, scale = overlay_lines(text, 128, 128)
+    assert scale >= MIN_OVERLAY_SCALE and len(lines) >= 2 and " ".join(lines) == text
+    frame = overlay_text(np.zeros((128, 128, 3), np.uint8), text)
+    lit_rows = np.flatnonzero((frame > 200).any(axis=(1, 2)))
+    assert lit_rows.max() - lit_rows.min() > 12  # text on more than one line
+    assert overlay_lines("sky", 128, 128)[0] == ["sky"]  # a short prompt stays on one line

@@ -20,7 +20,7 @@ from steve1.data.hindsight_synthetic import InMemoryEpisode, encoded_actions, sy
 
 
 def reference_goal_steps(gaps, length, min_gap):
-    """The original's loop (steve1.md §5 step 2), fed the same gap draws."""
+    """The original's loop, fed the same gap draws."""
     goals, c, it = [], 0, iter(gaps)
     while c < length - 1:
         c += next(it)
@@ -31,7 +31,7 @@ def reference_goal_steps(gaps, length, min_gap):
 
 
 def reference_goal_per_step(goals, length):
-    """The original's per-step assignment (steve1.md §5 step 3), quirk included."""
+    """The original's per-step assignment, quirk included."""
     out, k = [], 0
     for t in range(length):
         out.append(goals[k])

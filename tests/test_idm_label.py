@@ -172,8 +172,14 @@ def test_cli_main(tmp_path, capsys):
     assert rc == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (summary["labelled"], summary["frames"]) == (1, 20)
-    [ep] = (tmp_path / "o").iterdir()
+    [ep] = [p for p in (tmp_path / "o").iterdir() if not p.name.startswith(".")]
     assert Episode(ep, deep=True).metadata["window"] == 16
+    # the same folder with another window: refused, not mixed with the 16-frame-window episodes
+    argv = ["--video-dir", str(tmp_path / "v"), "--output-dir", str(tmp_path / "o"), "--idm-model", "tiny",
+            "--idm-weights", "random", "--mineclip-config", "fake", "--device", "cpu", "--no-progress",
+            "--window", "32", "--stride", "16"]
+    assert L.main(argv) == 2
+    assert "other settings (stride 8 -> 16, window 16 -> 32)" in capsys.readouterr().err
 
 
 def test_target_fps_drops_frames_of_faster_videos(tmp_path, idm):
@@ -200,3 +206,15 @@ def test_target_fps_drops_frames_of_faster_videos(tmp_path, idm):
         assert int(err.argmin()) == 2 * k
     stats, messages = _label(idm, vids, tmp_path / "o_all")
     assert stats.frames == 60 and "runs at 40 fps" in messages[0]
+
+
+def test_corrupt_video_is_skipped_without_a_frame_rate_note(tmp_path):
+    """A file OpenCV cannot read reports fps -1: no 'runs at -1 fps' note before it is skipped."""
+    (tmp_path / "v").mkdir()
+    (tmp_path / "v" / "broken.mp4").write_bytes(b"not a video at all" * 100)
+    messages: list[str] = []
+    stats = L.label_videos(tmp_path / "v", tmp_path / "o", predict=None, embed_fn=None, idm_size=128,
+                           progress=False, log=messages.append)
+    assert stats.failed == 1 and stats.labelled == 0
+    assert not any("fps" in m for m in messages), messages
+    assert any("skipped" in m for m in messages)

@@ -16,7 +16,7 @@ from steve1.vpt.config import TINY_CONFIG
 from steve1.vpt.policy import VPTPolicy
 from steve1.vpt.weights import WeightsMismatchError
 
-# The 4x_idm net args as dumped from the released file (vpt-idm.md §1).
+# The 4x_idm net args as dumped from the released file.
 NET_ARGS_4X = {
     "attention_heads": 32,
     "attention_mask_style": "none",

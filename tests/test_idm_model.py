@@ -1,6 +1,6 @@
-"""The IDM network: released 4x layout (keys, shapes, parameter count) and the reference's properties
-(vpt-idm.md §4, §7) on the tiny config with randomised weights, plus a literal step-by-step transcription of
-§4 as an independent reference."""
+"""The IDM network: released 4x layout (keys, shapes, parameter count) and the reference's properties on
+the tiny config with randomised weights, plus a literal step-by-step transcription of the reference forward
+pass as an independent check."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ B, T, S = 2, 12, IDM_TINY.img_size
 
 
 def _spec_4x_keys() -> dict[str, tuple[int, ...]]:
-    """Every key and shape of the released 4x_idm.weights, as listed in vpt-idm.md §3."""
+    """Every key and shape of the released 4x_idm.weights, as in the released file."""
     keys: dict[str, tuple[int, ...]] = {}
     cnn = "net.img_process.cnn."
     for i, (ci, co) in enumerate([(128, 256), (256, 512), (512, 512)]):
@@ -100,8 +100,9 @@ def _frames(b: int = B, t: int = T, seed: int = 1) -> torch.Tensor:
 
 
 def _literal_reference(m: InverseDynamicsModel, img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """vpt-idm.md §4 transcribed step by step: one window at a time, the padded Conv3d on the whole window,
-    explicit attention matrices with the (empty) relative-position bias, lastlayer computed then discarded."""
+    """The reference forward pass transcribed step by step: one window at a time, the padded Conv3d on the
+    whole window, explicit attention matrices with the (empty) relative-position bias, lastlayer computed
+    then discarded."""
     cfg, net = m.config, m.net
     H, D = cfg.attention_heads, cfg.head_dim
     out_b, out_c = [], []

@@ -11,7 +11,7 @@ from steve1.idm.windows import StreamingLabeller, WindowPolicy, plan_windows
 
 
 def _minestudio_windows(n: int) -> list[tuple[int, int, list[int]]]:
-    """MineStudio's labelling loop (vpt-idm.md §6) simulated on frame indices: fill a buffer to 128, predict,
+    """MineStudio's labelling loop simulated on frame indices: fill a buffer to 128, predict,
     keep 0..31 of the first window, keep 32..95 of a full window or 32.. of a short (last) one, drop 64."""
     out, buf, nxt, first = [], [], 0, True
     while True:

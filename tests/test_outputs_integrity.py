@@ -15,7 +15,7 @@ from steve1.run.common import FILE_NAME_BYTES, safe_file_name
 from steve1.run.episodes import EpisodeJob, GoalPlan
 from steve1.run.videos import run_video_jobs
 from steve1.utils.atomic import tmp_sibling
-from steve1.utils.cli import NAME_MAX_BYTES
+from steve1.utils.checks import NAME_MAX_BYTES
 from steve1.utils.video import VideoError
 
 FRAMES = np.zeros((3, 32, 32, 3), np.uint8)

@@ -22,7 +22,7 @@ def test_keys_match_release(golden):
     g = load_parity("steve1_prior_vae.pt")["state_dict"]
     assert list(model.state_dict()) == list(g) and len(g) == 20
     assert all(model.state_dict()[k].shape == v.shape for k, v in g.items())
-    assert sum(p.numel() for p in model.parameters()) == 2_366_976  # ~2.37 M (vpt-mineclip.md D.7)
+    assert sum(p.numel() for p in model.parameters()) == 2_366_976  # ~2.37 M
 
 
 @torch.no_grad()

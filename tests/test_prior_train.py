@@ -90,10 +90,10 @@ def test_resume_refuses_changed_settings(tmp_path, monkeypatch):
     ckpt = cfg.resolved_checkpoint()
     ckpt.parent.mkdir(parents=True)
     torch.save({"config": {**vars(cfg), "lr": 0.5}, "data_sha256": "x"}, ckpt)
-    with pytest.raises(ValueError, match=r"different settings \['lr'\].*--restart"):
+    with pytest.raises(ValueError, match=r"different settings \['lr'\].*--overwrite"):
         train_prior(cfg)
     ckpt.write_bytes(b"garbage")
-    with pytest.raises(ValueError, match="unreadable.*--restart"):
+    with pytest.raises(ValueError, match="unreadable.*--overwrite"):
         train_prior(cfg)
 
 
@@ -111,7 +111,7 @@ def test_config_errors(tmp_path):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="bf16 needs a CUDA device"):
             train_prior(_cfg(tmp_path, precision="bf16"))
-    with pytest.raises(ValueError, match="kl_reduction"):
+    with pytest.raises(ValueError, match="kl-reduction"):
         train_prior(_cfg(tmp_path, kl_reduction="mean"))
 
 
@@ -205,7 +205,47 @@ def test_sigkill_and_rerun_gives_identical_weights(tmp_path):
     killed_at = torch.load(ckpt, weights_only=True)["epoch"]
     assert 1 <= killed_at < 40
     resumed = subprocess.run(cmd(out), check=True, capture_output=True, text=True, env=env)
-    assert f"Resuming prior training from {ckpt} after epoch {killed_at}" in resumed.stderr
+    assert f"resuming prior training from {ckpt} after epoch {killed_at}" in resumed.stderr
     ref, got = torch.load(tmp_path / "ref.pt", weights_only=True), torch.load(out, weights_only=True)
     for k in ref:
         torch.testing.assert_close(got[k], ref[k], atol=0, rtol=0)
+
+
+def test_finished_run_is_not_retrained_and_other_settings_refuse(tmp_path, capsys):
+    """A finished train-prior is kept (not silently retrained); other settings refuse unless --overwrite."""
+    from steve1.utils.run_record import SettingsChanged
+
+    _write_data(tmp_path / "data.pkl")
+    cfg = _cfg(tmp_path, n_epochs=2)
+    assert train_prior(cfg) is not None
+    out = tmp_path / "out" / "prior.pt"
+    first = out.read_bytes()
+    assert train_prior(cfg) is None and out.read_bytes() == first  # same settings: nothing to do
+    with pytest.raises(SettingsChanged, match=r"n_epochs 2 -> 3.*--overwrite"):
+        train_prior(_cfg(tmp_path, n_epochs=3))
+    assert out.read_bytes() == first
+    state = train_prior(_cfg(tmp_path, n_epochs=3, overwrite=True))
+    assert len(state["history"]) == 3
+    assert train_prior(_cfg(tmp_path, n_epochs=3)) is None  # the new settings are the record now
+    argv = ["--data-path", cfg.data_path, "--output-path", str(out), "--hidden-dim", "64",
+            "--latent-dim", "16", "--batch-size", "32", "--lr", "1e-3", "--n-validation", "40",
+            "--n-epochs", "5",
+            "--kl-reduction", "batchmean", "--device", "cpu", "--seed", "5"]
+    assert train_mod.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "other settings" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["--data-path", "/nonexistent/data.pkl"], "not found"),
+    (["--n-validation", "5000"], "leaves no training pairs"),
+    (["--batch-size", "0"], "must be >= 1"),
+])
+def test_cli_mistakes_are_one_line(tmp_path, capsys, argv, words):
+    _write_data(tmp_path / "data.pkl", n=100)
+    base = ["--data-path", str(tmp_path / "data.pkl"), "--output-path", str(tmp_path / "o.pt"),
+            "--device", "cpu"]
+    assert train_mod.main(base + argv) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1
+    assert err.startswith("steve1 train-prior: error:")

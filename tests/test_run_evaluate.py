@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from steve1.agent import load_agent_models
+from steve1.eval import report
 from steve1.eval.mineclip_eval import min_cosine_distance
 from steve1.eval.results import read_rows_csv
 from steve1.run import evaluate
@@ -45,6 +46,14 @@ def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):
         assert (out / "plots" / f"{name}.png").stat().st_size > 1000
     summary = json.loads((out / "plots" / "summary.json").read_text())
     assert {(s["prompt"], s["agent"]) for s in summary} >= {("wood", "text"), ("wood", "unconditional")}
+    assert ("wooden_planks", "chain", "mineclip_dist_1") in {(s["prompt"], s["agent"], s["metric"])
+                                                           for s in summary}
+    # `steve1 eval-report` on the results file summarises them the same way
+    assert report.main([str(out / "results.csv"), "--out-dir", str(tmp_path / "rep")]) == 0
+    again = json.loads((tmp_path / "rep" / "summary.json").read_text())
+    key = ("prompt", "agent", "metric", "n")
+    assert [tuple(r[k] for k in key) for r in again] == [tuple(r[k] for k in key) for r in summary]
+    assert [r["mean"] for r in again] == pytest.approx([r["mean"] for r in summary], rel=1e-6)
 
     resets = sum(1 for e in fake_worlds if e[0] == "reset")
     assert resets == 2 + 1 + 1  # 2 prompts + unconditional (scored against both) + chain
@@ -54,8 +63,34 @@ def test_evaluation_rows_distances_plots_and_resume(tmp_path, fake_worlds):
     assert len(read_rows_csv(out / "results.csv")) == len(rows)
 
 
-def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds):
-    with pytest.raises(SystemExit, match="unknown"):
-        evaluate.main(["--agents", "text,telepathic", "--out-dir", str(tmp_path), *TINY])
-    with pytest.raises(SystemExit, match="empty"):
-        evaluate.main(["--custom-prompt", " ", "--out-dir", str(tmp_path), *TINY])
+def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds, capsys):
+    assert evaluate.main(["--agents", "text,telepathic", "--out-dir", str(tmp_path), *TINY]) == 2
+    assert "unknown ['telepathic']" in capsys.readouterr().err
+    assert evaluate.main(["--custom-prompt", " ", "--out-dir", str(tmp_path), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "empty" in err and len(err.strip().splitlines()) == 1
+
+
+def test_evaluation_refuses_other_settings_in_the_same_folder(tmp_path, fake_worlds, capsys):
+    """`--steps 2` on a folder of 3-step episodes does not report them as done: it refuses, naming
+    --overwrite, which reruns them."""
+    out = tmp_path / "eval"
+    args = ["--prompts", "wood", "--agents", "text", "--no-mineclip-eval", "--out-dir", str(out), *TINY]
+    assert evaluate.main([*args, "--steps", "3"]) == 0
+    capsys.readouterr()
+    n_resets = sum(1 for e in fake_worlds if e[0] == "reset")
+    assert evaluate.main([*args, "--steps", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "steps 3 -> 2" in err and "--overwrite" in err and len(err.strip().splitlines()) == 1
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets
+    assert evaluate.main([*args, "--steps", "2", "--overwrite"]) == 0
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets + 1
+    assert {r["steps"] for r in read_rows_csv(out / "results.csv")} == {"2"}
+
+
+def test_custom_prompt_runs_only_that_prompt(tmp_path, fake_worlds):
+    out = tmp_path / "eval"
+    assert evaluate.main(["--custom-prompt", "dig a hole", "--agents", "text", "--steps", "2",
+                          "--no-mineclip-eval", "--out-dir", str(out), *TINY]) == 0
+    assert {r["prompt"] for r in read_rows_csv(out / "results.csv")} == {"dig a hole"}
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == 1

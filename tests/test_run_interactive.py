@@ -82,10 +82,11 @@ def test_terminal_input_runs_the_loop_and_eof_quits(tmp_path, models):
     assert run_loop(session, TerminalInput(io.StringIO(""))) == steps  # empty input quits at once
 
 
-def test_no_display_without_headless_is_a_clear_error(tmp_path, monkeypatch):
+def test_no_display_without_headless_is_a_clear_error(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DISPLAY", raising=False)
-    with pytest.raises(SystemExit, match="--headless"):
-        interactive.main(["--out-dir", str(tmp_path), *TINY])
+    assert interactive.main(["--out-dir", str(tmp_path), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "--headless" in err and len(err.strip().splitlines()) == 1
 
 
 class _GiveUp:
@@ -127,3 +128,23 @@ def test_window_shows_the_view_and_takes_typed_prompts(tmp_path, models, monkeyp
         xvfb.terminate()
         xvfb.wait(timeout=10)
     assert os.environ.get("DISPLAY") == display
+
+
+def test_mistyped_colon_command_is_an_error_not_a_prompt(tmp_path, models, caplog, monkeypatch):
+    import logging
+
+    from steve1.run import interactive as interactive_mod
+
+    monkeypatch.setattr(interactive_mod, "PROGRESS_EVERY", 3)
+    session = Session(models, lambda slot: FakeWorld(), tmp_path)
+    assert session.handle("dig a hole") and session.prompt == "dig a hole"
+    with caplog.at_level(logging.ERROR, logger="steve1"):
+        assert session.handle(":quti") is True  # not quit, and not a new prompt either
+    assert session.prompt == "dig a hole" and "unknown command ':quti'" in caplog.text
+    assert session.handle(":reset agent") and session.prompt == "dig a hole"
+    with caplog.at_level(logging.INFO, logger="steve1"):
+        for _ in range(interactive_mod.PROGRESS_EVERY):
+            session.step()
+    assert f"step {interactive_mod.PROGRESS_EVERY}, prompt 'dig a hole'" in caplog.text  # progress shown
+    assert session.handle(":quit") is False
+    session.close()

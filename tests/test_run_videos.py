@@ -87,6 +87,56 @@ def test_paper_videos_names_skipping_and_results(tmp_path, fake_worlds):
     assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets
 
 
-def test_paper_videos_refuse_unknown_prompts(tmp_path, fake_worlds):
-    with pytest.raises(SystemExit, match="unknown"):
-        paper_videos.main(["--prompts", "sky,fly", "--out-dir", str(tmp_path), *TINY])
+def test_paper_videos_refuse_unknown_prompts(tmp_path, fake_worlds, capsys):
+    assert paper_videos.main(["--prompts", "sky,fly", "--out-dir", str(tmp_path), *TINY]) == 2
+    assert "unknown ['fly']" in capsys.readouterr().err
+
+
+def test_paper_videos_refuse_a_folder_made_with_other_settings(tmp_path, fake_worlds, capsys):
+    """A smoke run's videos are not passed off as a later real run's: other settings refuse, --overwrite
+    remakes them."""
+    out = tmp_path / "out"
+    args = ["--prompts", "sky", "--kinds", "text", "--out-dir", str(out), *TINY]
+    assert paper_videos.main([*args, "--steps", "3"]) == 0
+    video = out / "'sky' - Text Prompt.mp4"
+    first = video.stat().st_mtime_ns
+    n_resets = sum(1 for e in fake_worlds if e[0] == "reset")
+    assert paper_videos.main([*args, "--steps", "5"]) == 2
+    err = capsys.readouterr().err
+    assert "other settings (steps 3 -> 5)" in err and "--overwrite" in err and "already exist" not in err
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets and video.stat().st_mtime_ns == first
+    assert paper_videos.main([*args, "--steps", "5", "--overwrite"]) == 0
+    assert sum(1 for e in fake_worlds if e[0] == "reset") == n_resets + 1
+    assert int(read_rows_csv(out / "'sky' - Text Prompt.csv")[0]["steps"]) == 5
+    assert paper_videos.main([*args, "--steps", "5"]) == 0  # the record now holds the new settings
+    assert "already exist" in capsys.readouterr().out
+
+
+def test_run_agent_refuses_to_reuse_a_video_made_with_other_settings(tmp_path, fake_worlds, capsys):
+    args = ["--unconditional", "--out-dir", str(tmp_path), *TINY]
+    assert prompt_video.main([*args, "--steps", "3"]) == 0
+    assert prompt_video.main([*args, "--steps", "4"]) == 2
+    assert "steps 3 -> 4" in capsys.readouterr().err
+    assert prompt_video.main([*args, "--steps", "4", "--overwrite"]) == 0
+    assert int(read_rows_csv(tmp_path / "unconditional.csv")[0]["steps"]) == 4
+
+
+def test_run_agent_with_own_policy_and_prior_needs_no_released_file(tmp_path, fake_worlds):
+    """--policy tiny --weights MINE --mineclip tiny --prior-weights MINE: no attn.pth (or any released file)
+    is read; the prior's sizes come from its file."""
+    import torch
+
+    from steve1.prior.model import TranslatorVAE
+    from steve1.vpt.config import TINY_CONFIG
+    from steve1.vpt.policy import VPTPolicy
+    from steve1.vpt.weights import save_policy_weights
+
+    save_policy_weights(VPTPolicy(TINY_CONFIG, goal_dim=512), tmp_path / "mine.weights")
+    torch.save(TranslatorVAE(512, 32, 8).state_dict(), tmp_path / "mine_prior.pt")
+    args = ["--policy", "tiny", "--weights", str(tmp_path / "mine.weights"), "--mineclip", "tiny",
+            "--prior-weights", str(tmp_path / "mine_prior.pt"),
+            "--mineclip-weights", str(tmp_path / "absent"),
+            "--prompt", "dig", "--steps", "2", "--out-dir", str(tmp_path / "out"), "--device", "cpu"]
+    assert prompt_video.main(args) == 0
+    row = read_rows_csv(tmp_path / "out" / "'dig' - Text Prompt.csv")[0]
+    assert row["random_weights"] == "False"

@@ -2,18 +2,20 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
+import steve1
+from steve1.cli_config import packaged_config_names, parse_settings
 from steve1.training import checkpoint as ckpt
-from steve1.training.config import CONFIGS_DIR, load_config
+from steve1.training.config import CONFIG_PREFIX, CONFIGS_DIR, TrainConfig, load_config
 from steve1.training.loss import chunk_loss
 from steve1.training.optim import build_optimizer, parameter_groups
 from steve1.training.policy_io import detach_state, tree_map
 from steve1.training.schedule import learning_rate
-from steve1.training.train import build_parser
 from steve1.training.trainer import weights_path
 
 
@@ -24,7 +26,7 @@ def test_schedule_is_the_originals():
     assert learning_rate(warm, lr, warm, n) == pytest.approx(lr)
     r = (n - warm) / (1.1 * n - warm)
     assert learning_rate(n, lr, warm, n) == pytest.approx(0.5 * (1 + math.cos(math.pi * r)) * lr)
-    assert learning_rate(n, lr, warm, n) == pytest.approx(9.8e-7, rel=0.01)  # steve1.md §6.4
+    assert learning_rate(n, lr, warm, n) == pytest.approx(9.8e-7, rel=0.01)  # the original's first-step rate
     assert learning_rate(int(1.1 * n) + 1, lr, warm, n) == 0.0
     values = [learning_rate(f, lr, warm, n) for f in range(warm, n, 1_000_000)]
     assert all(a >= b for a, b in zip(values, values[1:], strict=False))
@@ -105,6 +107,12 @@ def test_rng_states_round_trip():
     assert (random.random(), np.random.rand(), torch.rand(1).item()) == a
 
 
+def test_configs_are_packaged_data():
+    """The named configs ship inside the package (a non-editable install still finds --config paper)."""
+    assert CONFIGS_DIR.parent == Path(steve1.__file__).parent
+    assert {"paper", "small", "tiny"} <= set(packaged_config_names(CONFIG_PREFIX))
+
+
 def test_configs_load_and_paper_values():
     for name in ("tiny", "small", "paper"):
         assert (CONFIGS_DIR / f"train_{name}.yaml").is_file()
@@ -117,9 +125,9 @@ def test_configs_load_and_paper_values():
 
 
 def test_cli_overrides():
-    args = vars(build_parser().parse_args(["--config", "tiny", "--batch_size", "3", "--in_weights", "none",
-                                           "--wandb", "true", "--learning_rate", "1e-4"]))
-    cfg = load_config(args.pop("config"), **args)
+    cfg = parse_settings(TrainConfig, ["--config", "tiny", "--batch_size", "3", "--in_weights", "none",
+                                       "--wandb", "true", "--learning-rate", "1e-4"], "train",
+                         config_prefix=CONFIG_PREFIX)
     assert (cfg.batch_size, cfg.in_weights, cfg.wandb, cfg.learning_rate) == (3, None, True, 1e-4)
     with pytest.raises(ValueError, match="batch_size='x' is not a valid int"):
         load_config("tiny", batch_size="x")

@@ -14,7 +14,7 @@ from steve1.vpt.policy import VPTPolicy
 from steve1.vpt.preprocess import resize_pov
 from steve1.vpt.weights import WeightsMismatchError, load_policy_weights, save_policy_weights
 
-# The 2x net args as stored in a VPT `.model` file (vpt-mineclip.md §A.1).
+# The 2x net args as stored in a VPT `.model` file.
 NET_ARGS_2X = dict(
     attention_heads=16, attention_mask_style="clipped_causal", attention_memory_size=256,
     diff_mlp_embedding=False, hidsize=2048, img_shape=[128, 128, 3], impala_chans=[16, 32, 32],
@@ -158,3 +158,11 @@ def test_resize_pov_matches_cv2_and_validates():
         resize_pov(frames[..., :2])
     with pytest.raises(TypeError, match="numpy array"):
         resize_pov(torch.zeros(128, 128, 3))
+
+
+def test_goal_size_mismatch_names_the_goal_embedding_not_the_policy_size():
+    """Weights of a policy trained with tiny MineCLIP (goal dim 512 vs another) are a goal-size mismatch."""
+    other_goal = _randomised(goal_dim=512).state_dict()
+    with pytest.raises(WeightsMismatchError, match="another goal embedding size") as exc:
+        load_policy_weights(VPTPolicy(TINY_CONFIG, goal_dim=64), other_goal)
+    assert "1x/2x/3x" not in str(exc.value)

@@ -5,8 +5,9 @@
 # kept) and per-frame MineCLIP embeddings. Add the folder to step 2's dataset dirs to train on it.
 # Resumes where a previous run stopped (finished videos are skipped); corrupt videos are reported and skipped.
 #
-# Needs: ./download_weights.sh idm mineclip   (data/weights/vpt/4x_idm.{model,weights}, mineclip/attn.pth)
+# Needs: ./download_weights.sh agent idm   (data/weights/vpt/4x_idm.{model,weights}, mineclip/attn.pth)
 #
+# Extra arguments are passed to `steve1 label-video` (see its --help), e.g. --target-fps 20.
 # Environment knobs (defaults in brackets):
 #   VIDEO_DIR [data/videos]  OUTPUT_DIR [data/dataset_idm]
 #   WORKER_ID [0]  NUM_WORKERS [1]   (worker i labels videos i, i+n, ... of the sorted list)
@@ -21,21 +22,21 @@ OUTPUT_DIR="${OUTPUT_DIR:-data/dataset_idm}"
 extra=()
 [[ -n "${DEVICE:-}" ]] && extra+=(--device "$DEVICE")
 [[ -n "${THREADS:-}" ]] && extra+=(--threads "$THREADS")
-[[ -n "${TARGET_FPS:-}" ]] && extra+=(--target_fps "$TARGET_FPS")
+[[ -n "${TARGET_FPS:-}" ]] && extra+=(--target-fps "$TARGET_FPS")
 if [[ "${SMOKE:-0}" == "1" ]]; then
-    extra+=(--idm_model tiny --idm_weights random --mineclip_config tiny)
+    extra+=(--idm-model tiny --idm-weights random --mineclip-config tiny)
 else
-    extra+=(--idm_model data/weights/vpt/4x_idm.model --idm_weights data/weights/vpt/4x_idm.weights
-            --mineclip_config attn --mineclip_weights data/weights/mineclip/attn.pth)
+    extra+=(--idm-model data/weights/vpt/4x_idm.model --idm-weights data/weights/vpt/4x_idm.weights
+            --mineclip-config attn --mineclip-weights data/weights/mineclip/attn.pth)
 fi
 
-python -m steve1.idm.label \
-    --video_dir "$VIDEO_DIR" \
-    --output_dir "$OUTPUT_DIR" \
-    --worker_id "${WORKER_ID:-0}" \
-    --num_workers "${NUM_WORKERS:-1}" \
+exec python -m steve1.cli label-video \
+    --video-dir "$VIDEO_DIR" \
+    --output-dir "$OUTPUT_DIR" \
+    --worker-id "${WORKER_ID:-0}" \
+    --num-workers "${NUM_WORKERS:-1}" \
     --window "${WINDOW:-128}" \
     --stride "${STRIDE:-64}" \
-    --batch_windows "${BATCH_WINDOWS:-1}" \
+    --batch-windows "${BATCH_WINDOWS:-1}" \
     --dtype "${DTYPE:-float32}" \
-    "${extra[@]}"
+    "${extra[@]}" "$@"

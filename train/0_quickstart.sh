@@ -15,4 +15,4 @@
 # The same stages at paper scale: train/1_generate_dataset.sh ... train/4_train_prior.sh, run_agent/*.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec python -m steve1.quickstart "$@"
+exec python -m steve1.cli quickstart "$@"

@@ -7,11 +7,14 @@
 # Default (small): 5 contractor episodes per version (as the original script) and 2 short mixed-agent
 # episodes in the embedded Minetest world.
 # Paper scale: PAPER=1 ./train/1_generate_dataset.sh
-#   every episode of each index (split across machines with NUM_WORKERS / WORKER_ID), and ~2100 mixed-agent
-#   episodes of up to 7200 steps in MineRL (the paper used 38.94M contractor + 14.96M generated frames).
+#   every episode of each index (steve1/configs/convert_paper.yaml; split across machines with NUM_WORKERS /
+#   WORKER_ID), and ~2100 mixed-agent episodes of up to 7200 steps in MineRL (the paper used 38.94M
+#   contractor + 14.96M generated frames).
 #
 # Environment knobs (defaults in brackets):
 #   VERSIONS ["8.x 9.x 10.x"]  NUM_EPISODES [5]  WORKER_ID [0]  NUM_WORKERS [unset: original block split]
+#   INDEX_URL [unset: the released index of each version; a http(s):// or file:// URL of a mirror's index]
+#   CONTRACTOR_ARGS [extra flags for `steve1 convert-contractor`, e.g. "--exact-camera --retries 10"]
 #   EXACT_CAMERA [0: whole degrees as the original; 1: exact camera degrees]
 #   MINECLIP_CONFIG [attn]  (tiny = random tiny MineCLIP, for smoke tests only)
 #   WORLD [minetest]  NUM_WORLDS [1]  AGENT1 / AGENT2 [vpt:data/weights/vpt/2x.model:...rl-from-foundation-2x.weights]
@@ -19,17 +22,20 @@
 #   SKIP_CONTRACTOR / SKIP_MIXED [0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+    awk 'NR > 1 && /^#/ {sub(/^# ?/, ""); print; next} NR > 1 {exit}' "$0"
+    echo "(steve1 convert-contractor --help and steve1 gen-mixed-agents --help list the flags of each half)"
+    exit 0
+fi
 
 VPT_AGENT="vpt:data/weights/vpt/2x.model:data/weights/vpt/rl-from-foundation-2x.weights"
 if [[ "${PAPER:-0}" == "1" ]]; then
-    : "${NUM_EPISODES:=-1}" "${NUM_WORKERS:=1}" "${WORLD:=minerl}" "${MIXED_EPISODES:=2100}"
-    : "${MAX_TIMESTEPS:=7200}" "${MIN_TIMESTEPS:=1000}" "${CONTRACTOR_MIN_TIMESTEPS:=1000}"
+    : "${CONTRACTOR_CONFIG:=paper}" "${WORLD:=minerl}" "${MIXED_EPISODES:=2100}"
+    : "${MAX_TIMESTEPS:=7200}" "${MIN_TIMESTEPS:=1000}"
 fi
 VERSIONS="${VERSIONS:-8.x 9.x 10.x}"
-NUM_EPISODES="${NUM_EPISODES:-5}"
 WORKER_ID="${WORKER_ID:-0}"
 MINECLIP_CONFIG="${MINECLIP_CONFIG:-attn}"
-CONTRACTOR_MIN_TIMESTEPS="${CONTRACTOR_MIN_TIMESTEPS:-1000}"
 WORLD="${WORLD:-minetest}"
 NUM_WORLDS="${NUM_WORLDS:-1}"
 AGENT1="${AGENT1:-$VPT_AGENT}"
@@ -39,20 +45,19 @@ MAX_TIMESTEPS="${MAX_TIMESTEPS:-1200}"
 MIN_TIMESTEPS="${MIN_TIMESTEPS:-200}"
 
 if [[ "${SKIP_CONTRACTOR:-0}" != "1" ]]; then
-    extra=()
-    [[ -n "${NUM_WORKERS:-}" ]] && extra+=(--num_workers "$NUM_WORKERS")
-    [[ "${EXACT_CAMERA:-0}" == "1" ]] && extra+=(--exact_camera)
+    # the script's defaults (5 episodes per version, as the original) or a shipped config
+    extra=(--config "${CONTRACTOR_CONFIG:-default}")
+    [[ -n "${NUM_EPISODES:-}" ]] && extra+=(--num-episodes "$NUM_EPISODES")
+    [[ -n "${NUM_WORKERS:-}" ]] && extra+=(--num-workers "$NUM_WORKERS")
+    [[ -n "${INDEX_URL:-}" ]] && extra+=(--index-url "$INDEX_URL")
+    [[ "${EXACT_CAMERA:-0}" == "1" ]] && extra+=(--exact-camera)
     for version in $VERSIONS; do
-        python -m steve1.data.convert_contractor \
+        # shellcheck disable=SC2086
+        python -m steve1.cli convert-contractor \
             --index "$version" \
-            --output_dir data/dataset_contractor/ \
-            --cache_dir data/contractor_cache \
-            --batch_size 32 \
-            --num_episodes "$NUM_EPISODES" \
-            --worker_id "$WORKER_ID" \
-            --min_timesteps "$CONTRACTOR_MIN_TIMESTEPS" \
-            --mineclip_config "$MINECLIP_CONFIG" \
-            "${extra[@]}"
+            --worker-id "$WORKER_ID" \
+            --mineclip-config "$MINECLIP_CONFIG" \
+            "${extra[@]}" ${CONTRACTOR_ARGS:-}
     done
 fi
 

@@ -4,24 +4,12 @@
 # Uses every episode directory that exists among data/dataset_contractor and data/dataset_mixed_agents
 # (the original read only the contractor one). Deterministic for --seed.
 #
-# Default: the original script's demo-sized split (30k train / 10k val frames).
-# Paper scale: PAPER=1 ./train/2_create_sampling.sh   (all frames but 1.3M for validation; the paper's data
-#   was 38.94M contractor + 14.96M generated frames). Extra arguments are passed through, e.g. --seed 1.
+# Default: the original script's demo-sized split (30k train / 10k val frames), named `neurips`.
+# Shipped configs (steve1/configs/sampling_*.yaml): CONFIG=paper (all frames but 1.3M for validation),
+# CONFIG=small (the `small` sampling of CONFIG=small train/3_train.sh), CONFIG=tiny.
+# Extra arguments are passed through (steve1 create-sampling --help), e.g. --seed 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ "${PAPER:-0}" == "1" ]]; then
-    TRAIN_FRAMES=-1
-    VAL_FRAMES=1300000
-else
-    TRAIN_FRAMES=30000
-    VAL_FRAMES=10000
-fi
-
-python -m steve1.data.sampling \
-    --type neurips \
-    --name neurips \
-    --output_dir data/samplings/ \
-    --val_frames "$VAL_FRAMES" \
-    --train_frames "$TRAIN_FRAMES" \
-    "$@"
+if [[ "${PAPER:-0}" == "1" ]]; then CONFIG=paper; fi
+exec python -m steve1.cli create-sampling ${CONFIG:+--config "$CONFIG"} "$@"

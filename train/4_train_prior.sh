@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
-# Train the CVAE prior on the released data.pkl (the original's settings). Re-running after a kill resumes.
+# Train the CVAE prior on the released data.pkl with the original's settings (steve1/configs/prior_paper.yaml).
+# Re-running after a kill resumes; re-running a finished run with the same settings does nothing; other
+# settings are refused unless --overwrite. Extra arguments are passed through (steve1 train-prior --help).
 set -euo pipefail
-python -m steve1.prior.train \
-    --data_path data/prior_dataset/data.pkl \
-    --output_path data/weights/vae/trained_vae.pt \
-    --hidden_dim 512 --latent_dim 512 --batch_size 256 --lr 1e-4 \
-    --n_validation 200 --n_epochs 50 --beta 1.0 "$@"
+cd "$(dirname "$0")/.."
+exec python -m steve1.cli train-prior --config paper "$@"

@@ -19,7 +19,7 @@ from steve1.mineclip import VIDEO_FRAMES, MineClipEmbedder
 from steve1.prior.model import TranslatorVAE
 from steve1.utils.safe_pickle import safe_load
 
-# steve1/run_agent/paper_prompts.py of the original: name -> text prompt (steve1.md §8), in the paper's order.
+# steve1/run_agent/paper_prompts.py of the original: name -> text prompt, in the paper's order.
 PAPER_TEXT_PROMPTS: dict[str, str] = {
     "dig": "dig as far as possible",
     "dirt": "get dirt, dig hole, dig dirt, gather a ton of dirt, collect dirt",

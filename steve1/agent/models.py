@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from steve1 import paths
-from steve1.mineclip import MineCLIP, MineClipEmbedder, get_config, load_mineclip
+from steve1.mineclip import MineCLIP, MineClipEmbedder, get_config, load_mineclip, random_mineclip
 from steve1.mineclip.checkpoint import is_config_name
 from steve1.prior.model import TranslatorVAE, load_prior
 from steve1.vpt.config import PolicyConfig, policy_config
@@ -29,6 +29,8 @@ from steve1.vpt.weights import load_policy_weights
 log = logging.getLogger("steve1.agent")
 
 RANDOM_WEIGHTS_LABEL = "RANDOM WEIGHTS"
+RELEASED_MINECLIP = "attn"  # the config of the released attn.pth; the others have no weight file
+SEEDED_MINECLIP_SEED = 0  # the seed of the data tools' tiny MineCLIP (steve1.data.embedding)
 DOWNLOAD_HINT = "run ./download_weights.sh (it puts the released files under data/)"
 RANDOM_HINT = ("or, for a smoke test without the released files, pass --random-weights "
                "(e.g. --policy tiny --mineclip tiny --random-weights)")
@@ -87,8 +89,9 @@ def load_agent_models(
     """Load (or, with random_weights, build) the guided policy, MineCLIP and the prior on `device`.
 
     policy: a `.model` file (default: the released 2x.model) or a size name (1x, 2x, 3x, tiny).
-    mineclip: MineCLIP config ('attn' for the released attn.pth; 'tiny'/'reduced' only with random weights)
-        or the path of a MineCLIP checkpoint of ours (`steve1 train-mineclip`), loaded in both modes.
+    mineclip: MineCLIP config ('attn': the released attn.pth; 'tiny'/'reduced': the seeded model of that size
+        the data tools embed with, no file read, for policies and priors trained on such data), or the path
+        of a MineCLIP checkpoint of ours (`steve1 train-mineclip`), loaded in both modes.
     prior_hidden_dim: random prior's hidden/latent size (default: the goal size; 512 for attn as released).
     """
     cfg, model_path = _policy_source(policy)
@@ -112,24 +115,30 @@ def load_agent_models(
         return AgentModels(net, MineClipEmbedder(clip_model.eval(), device=device), prior.to(device).eval(),
                            True, desc)
 
-    mineclip_file = Path(mineclip_weights) if ours is None else Path(mineclip)
-    files = {"STEVE-1 policy weights": Path(policy_weights), "MineCLIP weights": mineclip_file,
-             "prior weights": Path(prior_weights)}
+    # a small MineCLIP config (tiny) has no weight file: it is the seeded model the data tools embed with
+    # (`--mineclip tiny`), so a policy and prior trained on such data run with it
+    seeded_clip = ours is None and mineclip != RELEASED_MINECLIP
+    files = {"STEVE-1 policy weights": Path(policy_weights), "prior weights": Path(prior_weights)}
+    if ours is None and not seeded_clip:
+        files["MineCLIP weights"] = Path(mineclip_weights)
     if model_path is not None:
         files = {"VPT model config (2x.model)": model_path, **files}
     check_released_files(files)
     if cfg is None:
         cfg = policy_config(model_path)
-    if mc_cfg.embed_dim != 512:
-        raise ValueError(f"MineCLIP config {mineclip!r} has no released weights; use 'attn' "
-                         f"(or --random-weights for the small test configs)")
     net = VPTPolicy(cfg, goal_dim=mc_cfg.embed_dim)
     load_policy_weights(net, policy_weights)
-    clip_model = ours if ours is not None else load_mineclip(mineclip_weights, mineclip, device=device)
+    if ours is not None:
+        clip_model, mineclip_weights = ours, mineclip
+    elif seeded_clip:
+        clip_model = random_mineclip(mineclip, seed=SEEDED_MINECLIP_SEED).to(device)
+        mineclip_weights = f"seeded {mineclip} MineCLIP"
+    else:
+        clip_model = load_mineclip(mineclip_weights, mineclip, device=device)
     prior = load_prior(prior_weights, device=device)
     if prior.input_dim != mc_cfg.embed_dim:
         raise ValueError(f"prior input size {prior.input_dim} != MineCLIP embedding size {mc_cfg.embed_dim}")
-    desc = f"released weights: {policy_weights}, {mineclip_file}, {prior_weights}"
+    desc = f"weights: {policy_weights}, {mineclip_weights}, {prior_weights}"
     log.info("%s", desc)
     return AgentModels(net.to(device).eval(), MineClipEmbedder(clip_model, device=device), prior.eval(),
                        False, desc)

@@ -1,4 +1,4 @@
-"""VPT contractor `.jsonl` steps -> MineRL actions, as STEVE-1's converter does it (vpt-mineclip.md §C.2-C.3).
+"""VPT contractor `.jsonl` steps -> MineRL actions, as STEVE-1's converter does it.
 
 Faithful by default:
 - keyboard keys map through `KEYBOARD_BUTTON_MAPPING`, mouse buttons 0/1/2 -> attack/use/pickItem;

@@ -1,4 +1,4 @@
-"""VPT contractor index files (vpt-mineclip.md §C.1) and how workers split them."""
+"""VPT contractor index files and how workers split them."""
 from __future__ import annotations
 
 import json
@@ -63,22 +63,23 @@ def load_index(version: str, cache_dir: str | Path, index_url: str | None = None
 
 
 def select_indices(
-    total: int, worker_id: int = 0, num_episodes: int = 200, num_workers: int | None = None, start: int = 0,
+    total: int, worker_id: int = 0, num_episodes: int | None = 200, num_workers: int | None = None,
+    start: int = 0,
 ) -> list[int]:
     """Episode indices this worker converts.
 
     Without `num_workers` (the original's scheme): the block [worker_id * num_episodes, + num_episodes).
     With `num_workers`: every `num_workers`-th index starting at `start + worker_id`, at most `num_episodes`
-    of them (`num_episodes < 0` = no limit), so N machines with ids 0..N-1 split one index without overlap.
+    of them (`num_episodes=None`: no limit), so N machines with ids 0..N-1 split one index without overlap.
     """
     if worker_id < 0:
         raise ValueError(f"worker_id must be >= 0, got {worker_id}")
     if num_workers is None:
-        if num_episodes < 0:
-            raise ValueError("num_episodes = -1 (all) needs --num_workers (use 1 for a single machine)")
+        if num_episodes is None:
+            raise ValueError("--num-episodes none (all) needs --num-workers (use 1 for a single machine)")
         lo = worker_id * num_episodes
         return list(range(min(lo, total), min(lo + num_episodes, total)))
     if not 0 <= worker_id < num_workers:
         raise ValueError(f"worker_id must be in [0, num_workers={num_workers}), got {worker_id}")
     picked = list(range(start + worker_id, total, num_workers))
-    return picked if num_episodes < 0 else picked[:num_episodes]
+    return picked if num_episodes is None else picked[:num_episodes]

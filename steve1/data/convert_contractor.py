@@ -1,4 +1,4 @@
-"""Convert VPT contractor recordings into STEVE-1 episodes (`train/1_generate_dataset.sh`, first half).
+"""Convert VPT contractor recordings into STEVE-1 episodes (`steve1 convert-contractor`).
 
 For each selected index entry: download `.mp4` + `.jsonl` (streamed, resumable, retried), convert the steps
 (`contractor_actions`), decode the video once (GUI cursor drawn, BGR->RGB, 128x128 policy frames and 256x160
@@ -8,17 +8,17 @@ MineCLIP frames, both INTER_LINEAR), embed with MineCLIP in chunks, and write th
 Resuming: finished episodes are recognised by name and skipped; a killed conversion leaves only a hidden
 partial directory that the next attempt deletes. Episodes skipped for a permanent reason (too short, corrupt,
 missing) are recorded in `<output_dir>/.contractor_skipped_<v>.jsonl` and not retried unless
-`--retry_skipped`. Differences from the original (each kept sound data that it threw away):
+`--retry-skipped`. Differences from the original (each kept sound data that it threw away):
 - truncated/invalid `.jsonl` line: steps before it are kept (original: episode discarded);
 - video shorter than the `.jsonl`: the steps with frames are kept and the rest reported (original: silently);
 - GUI cursor partly off-screen: clipped (original: shape error, episode discarded);
-- camera truncation to whole degrees is kept by default; `--exact_camera` stores the exact degrees.
+- camera truncation to whole degrees is kept by default; `--exact-camera` stores the exact degrees.
 Counts of every outcome are returned and printed.
 """
 from __future__ import annotations
 
-import argparse
 import json
+import logging
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -27,13 +27,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from steve1.cli_config import UsageError, check, report, run_verb, settings_field
 from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, convert_steps, read_jsonl
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
 from steve1.data.download import DownloadError, DownloadNotFound, download_file, remove_tree
 from steve1.data.embedding import (
     CHUNK_FRAMES,
-    EMBED_CONFIGS,
     MINECLIP_FRAME_HW,
     EmbedFn,
     StreamingEmbedder,
@@ -42,8 +42,11 @@ from steve1.data.embedding import (
 )
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_stale_partials
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
-from steve1.utils.cli import check_int, check_writable_dir, run_verb
+from steve1.utils.checks import check_writable_dir
 from steve1.utils.frames import resize_linear
+from steve1.utils.run_record import DATASET_RECORD, check_or_record
+
+log = logging.getLogger("steve1.data")
 
 DEFAULT_MIN_TIMESTEPS = 1000
 
@@ -222,9 +225,9 @@ def _download_and_convert(
 
 def convert_contractor(
     version: str, output_dir: str | Path, cache_dir: str | Path, embed_fn: EmbedFn, worker_id: int = 0,
-    num_episodes: int = 200, num_workers: int | None = None, min_timesteps: int = DEFAULT_MIN_TIMESTEPS,
-    exact_camera: bool = False, index_url: str | None = None, retry_skipped: bool = False, retries: int = 5,
-    progress: bool = True,
+    num_episodes: int | None = 200, num_workers: int | None = None,
+    min_timesteps: int = DEFAULT_MIN_TIMESTEPS, exact_camera: bool = False, index_url: str | None = None,
+    retry_skipped: bool = False, retries: int = 5, progress: bool = True,
 ) -> ConversionStats:
     """Convert this worker's share of one contractor index; returns counts of every outcome."""
     from tqdm import tqdm
@@ -258,72 +261,90 @@ def convert_contractor(
     return stats
 
 
-def build_parser() -> argparse.ArgumentParser:
-    return add_arguments(argparse.ArgumentParser(description=__doc__.split("\n")[0]))
+@dataclass
+class ConvertSettings:
+    """VPT contractor recordings (.mp4 + .jsonl) -> STEVE-1 episodes with MineCLIP embeddings."""
+
+    index: str = settings_field(default="10.x", choices=sorted(INDEX_URLS))
+    """contractor data version"""
+    index_url: str | None = None
+    """read the index from this URL instead (http(s):// or file://)"""
+    output_dir: str = "data/dataset_contractor/"
+    """where the episodes go"""
+    cache_dir: str = "data/contractor_cache"
+    """where downloads are kept while an episode is converted"""
+    batch_size: int = 8
+    """MineCLIP windows per forward pass"""
+    worker_id: int = 0
+    """this worker's number (0-based)"""
+    num_workers: int | None = None
+    """split the index round-robin over this many workers (default: the original's block scheme)"""
+    num_episodes: int | None = 200
+    """episodes per worker (none: all; needs --num-workers)"""
+    min_timesteps: int = DEFAULT_MIN_TIMESTEPS
+    """shorter episodes are skipped"""
+    exact_camera: bool = False
+    """store exact camera degrees (float32), not the original's whole degrees"""
+    mineclip_weights: str = "data/weights/mineclip/attn.pth"
+    """MineCLIP weights (for --mineclip-config attn)"""
+    mineclip_config: str = settings_field(default="attn", alias=["--mineclip"])
+    """attn: the released MineCLIP; tiny: random tiny MineCLIP (smoke tests); fake: no model, colour means;
+    or a MineCLIP checkpoint of ours (train-mineclip)"""
+    mineclip_dtype: str = settings_field(default="auto", choices=["auto", "float32", "float16", "bfloat16"])
+    """auto: float16 autocast on CUDA as the original, float32 on CPU"""
+    device: str = default_device()
+    """torch device of MineCLIP"""
+    retry_skipped: bool = False
+    """retry episodes skipped before"""
+    retries: int = 5
+    """download retries per file"""
+    no_progress: bool = False
+    """no progress bar (counts are still reported)"""
+
+    def __post_init__(self):
+        check(self.num_episodes is None or self.num_episodes >= 1,
+              f"--num-episodes must be >= 1 (or none: all), got {self.num_episodes}")
+        check(self.batch_size >= 1, f"--batch-size must be >= 1, got {self.batch_size}")
+        check(self.worker_id >= 0, f"--worker-id must be >= 0, got {self.worker_id}")
+        if self.num_workers is not None:
+            check(self.num_workers >= 1, f"--num-workers must be >= 1, got {self.num_workers}")
+            check(self.worker_id < self.num_workers,
+                  f"--worker-id {self.worker_id} must be < --num-workers {self.num_workers}")
+        check(self.min_timesteps >= 1, f"--min-timesteps must be >= 1, got {self.min_timesteps}")
+        check(self.retries >= 0, f"--retries must be >= 0, got {self.retries}")
 
 
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--index", default="10.x", choices=sorted(INDEX_URLS), help="contractor data version")
-    p.add_argument("--index_url", default=None, help="read the index from this URL instead (http(s):// or file://)")
-    p.add_argument("--output_dir", default="data/dataset_contractor/")
-    p.add_argument("--cache_dir", default="data/contractor_cache")
-    p.add_argument("--batch_size", type=int, default=8, help="MineCLIP windows per forward pass")
-    p.add_argument("--worker_id", type=int, default=0)
-    p.add_argument("--num_workers", type=int, default=None,
-                   help="split the index round-robin over this many workers (default: original block scheme)")
-    p.add_argument("--num_episodes", type=int, default=200, help="episodes per worker (-1: all)")
-    p.add_argument("--min_timesteps", type=int, default=DEFAULT_MIN_TIMESTEPS)
-    p.add_argument("--exact_camera", action="store_true",
-                   help="store exact camera degrees (float32), not the original's whole degrees")
-    p.add_argument("--mineclip_weights", default="data/weights/mineclip/attn.pth")
-    p.add_argument("--mineclip", "--mineclip_config", dest="mineclip_config", default="attn",
-                   help=f"{', '.join(EMBED_CONFIGS)} or a MineCLIP checkpoint of ours; 'tiny': random tiny "
-                        "MineCLIP (smoke tests); 'fake': no model, colour-mean embeds")
-    p.add_argument("--mineclip_dtype", default="auto", choices=["auto", "float32", "float16", "bfloat16"],
-                   help="auto: float16 autocast on CUDA as the original, float32 on CPU")
-    p.add_argument("--device", default=default_device())
-    p.add_argument("--retry_skipped", action="store_true", help="retry episodes skipped before")
-    p.add_argument("--retries", type=int, default=5, help="download retries per file")
-    p.add_argument("--no_progress", action="store_true", help="no progress bar (counts are still printed)")
-    return p
+OUTPUT_SETTINGS = ("min_timesteps", "exact_camera", "mineclip_config")  # what shapes every episode
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    check_int(args.num_episodes, "--num_episodes", minimum=1, also=(-1,))
-    check_int(args.batch_size, "--batch_size", minimum=1)
-    check_int(args.worker_id, "--worker_id", minimum=0)
-    if args.num_workers is not None:
-        check_int(args.num_workers, "--num_workers", minimum=1)
-        if args.worker_id >= args.num_workers:
-            raise ValueError(f"--worker_id {args.worker_id} must be < --num_workers {args.num_workers}")
-    check_int(args.min_timesteps, "--min_timesteps", minimum=1)
-    check_int(args.retries, "--retries", minimum=0)
-    check_writable_dir(args.output_dir, "--output_dir")
-    check_writable_dir(args.cache_dir, "--cache_dir")
+def run(args: ConvertSettings) -> int:
+    """Exit status 0 if an episode is (or already was) converted, or this worker had nothing to do; 1 if no
+    episode could be converted (all corrupt, missing, too short or skipped before: nothing was produced)."""
+    check_writable_dir(args.output_dir, "--output-dir")
+    check_writable_dir(args.cache_dir, "--cache-dir")
+    check_or_record(args.output_dir, {k: getattr(args, k) for k in OUTPUT_SETTINGS}, redo_flag=None,
+                    name=DATASET_RECORD)
+    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
+                            args.mineclip_dtype)
+    try:
+        stats = convert_contractor(
+            args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
+            args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
+            args.retries, progress=not args.no_progress,
+        )
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    report(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
+    tried = stats.corrupt + stats.missing + stats.download_failed + stats.too_short + stats.skipped_before
+    if tried and stats.converted + stats.already_done == 0:
+        log.error("none of the %d episode(s) could be converted (see the messages above; episodes skipped "
+                  "before are retried with --retry-skipped)", tried)
+        return 1
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_verb("steve1 convert-contractor", __doc__.split("\n")[0], add_arguments, run, argv,
-                    check=check_arguments)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Exit status 0 if an episode is (or already was) converted, or this worker had nothing to do; 1 if no
-    episode could be converted (all corrupt, missing, too short or skipped before: nothing was produced)."""
-    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
-                            args.mineclip_dtype)
-    stats = convert_contractor(
-        args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
-        args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
-        args.retries, progress=not args.no_progress,
-    )
-    print(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
-    tried = stats.corrupt + stats.missing + stats.download_failed + stats.too_short + stats.skipped_before
-    if tried and stats.converted + stats.already_done == 0:
-        print(f"error: none of the {tried} episode(s) could be converted (see the messages above; episodes "
-              f"skipped before are retried with --retry_skipped)", file=sys.stderr)
-        return 1
-    return 0
+    return run_verb(ConvertSettings, run, argv, verb="convert-contractor", config_prefix="convert")
 
 
 if __name__ == "__main__":

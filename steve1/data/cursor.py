@@ -1,4 +1,4 @@
-"""The GUI mouse cursor drawn onto contractor frames when a GUI is open (vpt-mineclip.md §C.3).
+"""The GUI mouse cursor drawn onto contractor frames when a GUI is open.
 
 The math is the original's: the cursor's top-left corner goes to (int(x * s), int(y * s)) with
 s = frame_height / 720, and each covered pixel becomes `(frame * (1 - a) + cursor * a).astype(uint8)`

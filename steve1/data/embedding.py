@@ -1,4 +1,4 @@
-"""Per-frame MineCLIP embeddings for episodes, computed in chunks (steve1.md §3.2).
+"""Per-frame MineCLIP embeddings for episodes, computed in chunks.
 
 An `EmbedFn` maps frames (N, H, W, 3) uint8 RGB to a list of N entries: None for the first 15, then (1, 512)
 float32 arrays, entry t summarising frames t-15..t. `StreamingEmbedder` feeds an episode through one in

@@ -1,4 +1,4 @@
-"""Episodes on disk, in the original STEVE-1 layout (steve1.md §3.1), so datasets move both ways.
+"""Episodes on disk, in the original STEVE-1 layout, so datasets move both ways.
 
 One directory per episode:
 

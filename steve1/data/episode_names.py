@@ -1,4 +1,4 @@
-"""Episode directory names, exactly as the original writes them (steve1.md §3.1)."""
+"""Episode directory names, exactly as the original writes them."""
 from __future__ import annotations
 
 import uuid

@@ -1,4 +1,4 @@
-"""Packed hindsight relabeling: the STEVE-1 training dataset (reference: steve1.md §5).
+"""Packed hindsight relabeling: the STEVE-1 training dataset.
 
 Each item is one sequence of `T` consecutive steps of one episode. Goals are chosen over the *whole*
 episode: switch points advance by a uniform gap in `[min_btwn_goals, max_btwn_goals - 1]`, the last goal is
@@ -12,7 +12,7 @@ Differences from the original (documented on purpose):
 - Randomness comes from a NumPy generator seeded by `(seed, epoch, item index)`, not the global NumPy RNG, so
   an item is the same whatever worker loads it and a resumed run sees exactly the same data.
 - `one_step_past_goal=True` (default) keeps the original's off-by-one (the step right after the goal frame is
-  still conditioned on the just-reached goal, steve1.md §11.1 #8); `False` switches to the next goal there.
+  still conditioned on the just-reached goal; see DIFFERENCES.md); `False` switches to the next goal there.
 - Episodes too short for one sequence are skipped and counted (`skipped_episodes`) instead of asserting.
 - An episode that cannot be read (corrupt video, broken pickles, parts that disagree) does not stop training:
   an item whose window fails to load is replaced by the next window of another episode, and the item says

@@ -3,7 +3,7 @@
 Each epoch is a permutation of the dataset drawn from `(seed, epoch)`; it is cut into global batches of
 `batch_size * num_processes` items (incomplete last batch dropped) and process `rank` takes its slice.
 The position is just `(epoch, batch_in_epoch)`, so a resumed run continues with exactly the next batch
-(unlike `accelerate.skip_first_batches`, which the original also kept for every later epoch, §11.1 #6).
+(unlike `accelerate.skip_first_batches`, which the original also kept for every later epoch).
 """
 from __future__ import annotations
 

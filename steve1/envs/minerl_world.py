@@ -1,18 +1,31 @@
 """Real Minecraft behind steve1's interface: MineRL 1.0 `HumanSurvival`, or MineStudio's simulator.
 
 Both are imported lazily, so steve1 works without them. STEVE-1's settings (ENV_KWARGS): fov 70, gamma 2,
-GUI scale 1, 640x360, cursor size 16, frameskip 1.
+GUI scale 1, 640x360, cursor size 16 (one game tick per step: MineRL 1.0 has no frameskip setting; the
+original passed `frameskip=1`, which MineRL 1.0 accepts and ignores, so it is not passed here).
+
+MineStudio differs from MineRL in what it returns and accepts, and the adapter evens that out: its
+inventory is per slot ({slot: {"type", "quantity"}}) and is summed into {item: count}; `location_stats`
+comes in its info; it has no `life_stats` (left out of the observation); its actions have no `ESC`, `drop`
+or `swapHands` (pressing one is reported in `info["ignored_actions"]`); its constructor takes the world seed
+and, when its engine is missing, asks on stdin before downloading it (here: a clear error instead, or the
+download without asking with `download_engine=True` / STEVE1_MINESTUDIO_DOWNLOAD=1).
 
 Difference from the original STEVE-1 (fixed, documented): it calls `env.seed(seed)` *after* `env.reset()`,
 so a seed only took effect at the next reset; here the seed is applied before the reset it is meant for.
 """
 from __future__ import annotations
 
+import logging
+import os
+import random
 import weakref
+from pathlib import Path
 
 import numpy as np
 
 from steve1.envs.base import StepResult, World
+from steve1.envs.items import TRACKED_ITEMS
 from steve1.spaces import (
     CAMERA_KEY,
     FOV_DEGREES,
@@ -23,9 +36,10 @@ from steve1.spaces import (
     validate_action,
 )
 
-ENV_KWARGS = dict(  # STEVE-1's HumanSurvival settings (reference vpt-mineclip.md B.6)
+log = logging.getLogger("steve1.envs")
+
+ENV_KWARGS = dict(  # STEVE-1's HumanSurvival settings (the keyword arguments MineRL 1.0 reads)
     fov_range=[FOV_DEGREES, FOV_DEGREES],
-    frameskip=1,
     gamma_range=[2, 2],
     guiscale_range=[1, 1],
     resolution=[POV_WIDTH, POV_HEIGHT],
@@ -41,6 +55,13 @@ MINESTUDIO_INSTALL_HINT = (
     "MineStudio is not installed: `pip install minestudio` (needs Java 8; it downloads its simulator engine "
     "on first use, no gradle build). Without it, use make_world('minetest')."
 )
+MINESTUDIO_ENGINE_JAR = Path("engine", "build", "libs", "mcprec-6.13.jar")  # under MineStudio's folder
+MINESTUDIO_DOWNLOAD_ENV = "STEVE1_MINESTUDIO_DOWNLOAD"
+MINESTUDIO_UNSUPPORTED_ACTIONS = ("ESC", "drop", "swapHands")  # keys MineStudio's action space lacks
+
+
+class MissingEngineError(FileNotFoundError):
+    """MineStudio's simulator engine is not downloaded yet."""
 
 
 def full_action(action: dict) -> dict:
@@ -134,21 +155,66 @@ class MineRLWorld(World):
             self._finalizer()
 
 
+def minestudio_inventory(slots: dict) -> dict[str, int]:
+    """MineStudio's per-slot inventory {slot: {"type": name, "quantity": n}} -> {MineRL item name: count}."""
+    inventory = dict.fromkeys(TRACKED_ITEMS, 0)
+    for item in slots.values():
+        name = str(item.get("type", "air")).removeprefix("minecraft:")
+        count = int(np.asarray(item.get("quantity", 0)).reshape(-1)[0])
+        if name != "air" and count > 0:
+            inventory[name] = inventory.get(name, 0) + count
+    return inventory
+
+
+def minestudio_observation(info: dict) -> dict:
+    """MineStudio's info (its MineRL observation merged with the monitors) -> a steve1 observation."""
+    missing = [k for k in ("pov", "inventory", "location_stats") if k not in info]
+    if missing:
+        raise RuntimeError(f"MineStudio's info lacks {missing}: not the MinecraftSim this adapter knows")
+    obs = standard_observation({k: v for k, v in info.items() if k != "inventory"})
+    obs["inventory"] = minestudio_inventory(info["inventory"])
+    return obs
+
+
+def ensure_minestudio_engine(download: bool) -> None:
+    """Make sure MineStudio's engine is there before MinecraftSim is built (its own check asks on stdin)."""
+    from minestudio.utils import get_mine_studio_dir
+
+    jar = Path(get_mine_studio_dir()) / MINESTUDIO_ENGINE_JAR
+    if jar.is_file():
+        return
+    if not download:
+        raise MissingEngineError(
+            f"MineStudio's simulator engine is not downloaded ({jar} is missing): run `python -m "
+            f"minestudio.simulator.entry -y` once, or set {MINESTUDIO_DOWNLOAD_ENV}=1 to let steve1 fetch it")
+    from minestudio.simulator.entry import check_engine
+
+    check_engine(skip_confirmation=True)
+
+
 class MineStudioWorld(World):
     """MineStudio's `MinecraftSim` (the same Minecraft, installed without gradle), with STEVE-1's settings
-    and MineRL-style actions (action_type='env'); the observation is MineRL's, taken from its info."""
+    and MineRL-style actions (action_type='env'); the observation is MineRL's, taken from its info (see the
+    module docstring for what is evened out)."""
 
     name = "minestudio"
 
-    def __init__(self, seed: int | None = None, **sim_kwargs):
+    def __init__(self, seed: int | None = None, download_engine: bool | None = None, **sim_kwargs):
         try:
             from minestudio.simulator import MinecraftSim
         except ImportError as err:
             raise ImportError(MINESTUDIO_INSTALL_HINT) from err
+        if download_engine is None:
+            download_engine = os.environ.get(MINESTUDIO_DOWNLOAD_ENV) == "1"
+        ensure_minestudio_engine(download_engine)
+        # MinecraftSim seeds its world in the constructor (default 0: always the same world); no seed here
+        # means a random world, as in the other worlds
+        first_seed = int(seed) if seed is not None else random.randrange(2**31)
         self._make = lambda: MinecraftSim(action_type="env", render_size=(POV_WIDTH, POV_HEIGHT),
-                                          obs_size=(POV_WIDTH, POV_HEIGHT), **sim_kwargs)
+                                          obs_size=(POV_WIDTH, POV_HEIGHT), seed=first_seed, **sim_kwargs)
         self.seed = seed
         self.restarts = 0
+        self._warned: set[str] = set()
         self._sim = self._make()
         self._finalizer = weakref.finalize(self, _close_quietly, self._sim)
 
@@ -164,14 +230,23 @@ class MineStudioWorld(World):
         if self.seed is not None:
             self._sim.env.seed(int(self.seed))  # the MineRL env inside, before the reset
         _, info = self._sim.reset()
-        return self._obs(info), {"seed": self.seed, "fresh_world": True, "faults": []}
+        return minestudio_observation(info), {"seed": self.seed, "fresh_world": True, "faults": []}
+
+    def _sim_action(self, action: dict) -> tuple[dict, list[str]]:
+        """The full action without the keys MineStudio lacks; the names of those that were pressed."""
+        full = full_action(action)
+        ignored = [k for k in MINESTUDIO_UNSUPPORTED_ACTIONS if full.pop(k, 0)]
+        for key in set(ignored) - self._warned:
+            log.warning("MineStudio has no %r action: ignored (reported in info['ignored_actions'])", key)
+            self._warned.add(key)
+        return full, ignored
 
     def step(self, action: dict) -> StepResult:
         if self._sim is None:
             raise RuntimeError("this world is closed; make a new one")
-        full = full_action(action)
+        sim_action, ignored = self._sim_action(action)
         try:
-            _, reward, terminated, truncated, info = self._sim.step(full)
+            _, reward, terminated, truncated, info = self._sim.step(sim_action)
         except Exception as err:
             fault = f"step: {type(err).__name__}: {err}"
             self.restarts += 1
@@ -179,9 +254,10 @@ class MineStudioWorld(World):
             self._sim = self._make()
             self._finalizer = weakref.finalize(self, _close_quietly, self._sim)
             obs, info = self.reset()
-            info.update(fault=fault, faults=[fault], restarted=True)
+            info.update(fault=fault, faults=[fault], restarted=True, ignored_actions=ignored)
             return obs, 0.0, False, True, info
-        return self._obs(info), float(reward), bool(terminated), bool(truncated), {"fault": None}
+        return minestudio_observation(info), float(reward), bool(terminated), bool(truncated), \
+            {"fault": None, "ignored_actions": ignored}
 
     def close(self) -> None:
         if self._sim is not None:

@@ -27,6 +27,18 @@ def _save(fig, path: str | Path) -> Path:
     return path
 
 
+def error_bars(groups: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """(means, [lower, upper] error lengths) of the groups' 95 % CIs; an empty group is NaN. When no value
+    is negative (counts, distances), the interval is clipped at 0 rather than drawn below it."""
+    stats = [mean_ci95(g) if len(g) else (np.nan, 0.0) for g in groups]
+    means = np.array([m for m, _ in stats], dtype=np.float64)
+    half = np.array([c for _, c in stats], dtype=np.float64)
+    lower = half.copy()
+    if all(v >= 0 for g in groups for v in g):
+        lower = np.minimum(half, np.where(np.isnan(means), 0.0, means))
+    return means, np.stack([lower, half])
+
+
 def plot_prompt_bars(values: Mapping[str, Mapping[str, Sequence[float]]], path: str | Path,
                      ylabel: str, title: str | None = None) -> Path:
     """values[prompt][agent] = per-episode values -> grouped bars with 95 % CI error bars, saved to `path`."""
@@ -40,9 +52,7 @@ def plot_prompt_bars(values: Mapping[str, Mapping[str, Sequence[float]]], path: 
     fig, ax = plt.subplots(figsize=(max(4.0, 1.2 * len(prompts) * max(1, len(agents)) / 2), 3.5))
     x = np.arange(len(prompts))
     for j, agent in enumerate(agents):
-        stats = [mean_ci95(values[p][agent]) if len(values[p].get(agent, ())) else (np.nan, 0.0)
-                 for p in prompts]
-        means, errs = zip(*stats, strict=True)
+        means, errs = error_bars([values[p].get(agent, ()) for p in prompts])
         ax.bar(x + (j - (len(agents) - 1) / 2) * width, means, width, yerr=errs, capsize=3, label=agent)
     tilt = len(prompts) > 4
     ax.set_xticks(x, prompts, rotation=30 if tilt else 0, ha="right" if tilt else "center")

@@ -1,27 +1,40 @@
 """From per-episode result rows (or their CSV) to a summary table and one bar plot per metric.
 
 Rows hold a prompt column, an agent column (e.g. "text prompt", "visual prompt", "unconditional") and metric
-columns (`steve1.eval.metrics.METRIC_NAMES`). `python -m steve1.eval.report episodes.csv --out_dir DIR`.
+columns (`steve1.eval.metrics.METRIC_NAMES`). `steve1 eval-report episodes.csv --out-dir DIR`.
 """
 from __future__ import annotations
 
-import argparse
 import csv
+import re
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from steve1.cli_config import UsageError, report, run_verb, settings_field
 from steve1.eval.metrics import METRIC_NAMES
 from steve1.eval.plots import plot_prompt_bars
 from steve1.eval.results import group_values, mean_ci95, read_rows_csv, write_episode_results
-from steve1.utils.cli import check_writable_dir, run_verb
+from steve1.utils.checks import check_writable_dir
 
 UNCONDITIONAL_AGENT = "unconditional"  # the zero-goal baseline the paper compares against
+MINECLIP_METRIC = "mineclip_dist"  # and mineclip_dist_<i>: per prompt of a chain
 
 
-def summarize(rows: Sequence[Mapping], metrics: Sequence[str] = METRIC_NAMES, prompt_key: str = "prompt",
+def result_metrics(rows: Sequence[Mapping]) -> list[str]:
+    """The metric columns of result rows: the programmatic ones, then the MineCLIP distances (a chain's
+    segments as mineclip_dist_<i>) that some row holds. The one list every summary of results uses."""
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    mineclip = [c for c in columns if c == MINECLIP_METRIC or re.fullmatch(rf"{MINECLIP_METRIC}_\d+", c)]
+    return list(METRIC_NAMES) + sorted(mineclip, key=lambda c: (len(c), c))
+
+
+def summarize(rows: Sequence[Mapping], metrics: Sequence[str] | None = None, prompt_key: str = "prompt",
               agent_key: str = "agent") -> list[dict]:
-    """One row per (prompt, agent, metric): n episodes, mean, 95 % CI half-width. Absent metrics skipped."""
+    """One row per (prompt, agent, metric): n episodes, mean, 95 % CI half-width. Absent metrics skipped.
+    metrics: default `result_metrics(rows)`."""
+    metrics = result_metrics(rows) if metrics is None else metrics
     present = [m for m in metrics if any(m in r and r[m] not in ("", None) for r in rows)]
     if not present:
         raise ValueError(f"none of the metrics {list(metrics)} is in the rows")
@@ -35,7 +48,7 @@ def summarize(rows: Sequence[Mapping], metrics: Sequence[str] = METRIC_NAMES, pr
     return out
 
 
-def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence[str] = METRIC_NAMES,
+def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence[str] | None = None,
                  prompt_key: str = "prompt", agent_key: str = "agent") -> list[Path]:
     """Write `<out_dir>/<metric>.png` (per-prompt bars per agent, 95 % CI) and `<out_dir>/summary.{csv,json}`.
 
@@ -53,33 +66,42 @@ def plot_results(rows: Sequence[Mapping], out_dir: str | Path, metrics: Sequence
     return paths
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("results_csv", type=Path)
-    p.add_argument("--out_dir", type=Path, required=True)
-    p.add_argument("--prompt_key", default="prompt")
-    p.add_argument("--agent_key", default="agent")
+@dataclass
+class ReportSettings:
+    """Summary table (mean, 95 % CI per prompt and agent) and one bar plot per metric from an episodes CSV."""
+
+    results_csv: Path = settings_field(positional=True)
+    """per-episode rows (e.g. an `episodes.csv` or `results.csv` of run-agent, paper-videos, evaluate)"""
+    out_dir: Path = Path("plots")
+    """where summary.csv/json and the plots go"""
+    prompt_key: str = "prompt"
+    """the column naming the prompt"""
+    agent_key: str = "agent"
+    """the column naming the agent"""
 
 
-def run(args: argparse.Namespace) -> int:
-    if not args.results_csv.is_file():
-        raise FileNotFoundError(f"{args.results_csv} does not exist")
+def run(args: ReportSettings) -> int:
+    if not Path(args.results_csv).is_file():
+        raise FileNotFoundError(f"{args.results_csv} not found")
     try:
         rows = read_rows_csv(args.results_csv)
     except (UnicodeDecodeError, csv.Error) as e:
-        raise ValueError(f"{args.results_csv} is not a readable CSV ({e})") from None
+        raise UsageError(f"{args.results_csv} is not a readable CSV ({e})") from None
     missing = [k for k in (args.prompt_key, args.agent_key) if rows and k not in rows[0]]
     if not rows or missing:
-        raise ValueError(f"{args.results_csv}: {'no rows' if not rows else f'no column(s) {missing}'}; "
+        raise UsageError(f"{args.results_csv}: {'no rows' if not rows else f'no column(s) {missing}'}; "
                          f"expected per-episode rows with prompt, agent and metric columns")
-    check_writable_dir(args.out_dir, "--out_dir")
-    for path in plot_results(rows, args.out_dir, prompt_key=args.prompt_key, agent_key=args.agent_key):
-        print(path)
+    check_writable_dir(args.out_dir, "--out-dir")
+    try:
+        paths = plot_results(rows, args.out_dir, prompt_key=args.prompt_key, agent_key=args.agent_key)
+    except ValueError as err:
+        raise UsageError(f"{args.results_csv}: {err}") from None
+    report(f"summary and {len(paths) - 2} plots in {args.out_dir}")
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_verb("steve1 eval-report", "Summarise and plot per-episode evaluation results.", add_arguments,
-                    run, argv)
+    return run_verb(ReportSettings, run, argv, verb="eval-report")
 
 
 if __name__ == "__main__":

@@ -46,17 +46,49 @@ def fitted_font_scale(text: str, width: int, thickness: int = FONT_THICKNESS) ->
     return scale
 
 
+MIN_OVERLAY_SCALE = 0.3  # the smallest font scale still readable on a 128x128 video (letters ~7 px high)
+MAX_OVERLAY_LINES = 3
+
+
+def overlay_lines(text: str, width: int, height: int, thickness: int = 1) -> tuple[list[str], float]:
+    """`text` split into as few lines (at most MAX_OVERLAY_LINES, at word boundaries) as keep its font
+    scale readable at `width`; returns (lines, scale)."""
+    words = text.split() or [text]
+    cap = max(0.1, height / 200)  # the text never takes over a small frame
+    best: tuple[list[str], float] = ([text], 0.0)
+    for n in range(1, min(MAX_OVERLAY_LINES, len(words)) + 1):
+        per = -(-len(text) // n)  # characters per line, about
+        lines, line = [], []
+        for word in words:
+            if line and len(" ".join([*line, word])) > per and len(lines) < n - 1:
+                lines.append(" ".join(line))
+                line = []
+            line.append(word)
+        lines.append(" ".join(line))
+        scale = min(min(fitted_font_scale(ln, width, thickness) for ln in lines), cap)
+        if scale > best[1]:
+            best = (lines, scale)
+        if scale >= min(MIN_OVERLAY_SCALE, cap):
+            break
+    return best
+
+
 def overlay_text(frame: np.ndarray, text: str, thickness: int = 1) -> np.ndarray:
-    """A copy of an (H, W, 3) frame with `text` in white on a dark band at the top, fitted to the width."""
+    """A copy of an (H, W, 3) frame with `text` in white on a dark band at the top, fitted to the width and
+    wrapped onto more lines when one line would be too small to read (a long prompt on a 128x128 video)."""
     out = np.array(frame, copy=True)
     if not text:
         return out
     h, w = out.shape[:2]
-    scale = min(fitted_font_scale(text, w, thickness), max(0.1, h / 200))
-    (tw, th), base = cv2.getTextSize(text, FONT, scale, thickness)
-    band = min(h, th + base + 6)
+    lines, scale = overlay_lines(text, w, h, thickness)
+    (_, th), base = cv2.getTextSize("Ag", FONT, scale, thickness)
+    line_h = th + base + 2
+    band = min(h, line_h * len(lines) + 4)
     out[:band] = (out[:band] * 0.35).astype(np.uint8)
-    cv2.putText(out, text, ((w - tw) // 2, th + 3), FONT, scale, (255, 255, 255), thickness, cv2.LINE_AA)
+    for i, line in enumerate(lines):
+        tw = cv2.getTextSize(line, FONT, scale, thickness)[0][0]
+        cv2.putText(out, line, ((w - tw) // 2, 2 + th + i * line_h), FONT, scale, (255, 255, 255), thickness,
+                    cv2.LINE_AA)
     return out
 
 

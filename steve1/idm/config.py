@@ -1,7 +1,7 @@
 """IDM hyperparameters: the released `4x_idm` size, a tiny test size, and `4x_idm.model` reading.
 
 The `.model` file has the policy files' layout: only `["model"]["args"]["net"]["args"]` (network kwargs) and
-`["model"]["args"]["pi_head_opts"]["temperature"]` are read (vpt-idm.md §1), through the restricted unpickler.
+`["model"]["args"]["pi_head_opts"]["temperature"]` are read, through the restricted unpickler.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ class IDMConfig(NetSizes):
             )
 
 
-IDM_4X = IDMConfig()  # values of the released 4x_idm.model (vpt-idm.md §1)
-# vpt-idm.md §7's small config: every IDM property kept (maxlen 0, head dim 128), runs in milliseconds.
+IDM_4X = IDMConfig()  # values of the released 4x_idm.model
+# A small config: every IDM property kept (maxlen 0, head dim 128), runs in milliseconds.
 IDM_TINY = IDMConfig(hidsize=256, impala_width=1, attention_heads=2, conv3d_out=8, img_size=32)
 IDM_SIZES = {"4x": IDM_4X, "tiny": IDM_TINY}
 

@@ -14,15 +14,15 @@ Resumable: a video whose episode exists is skipped; a killed run leaves only hid
 which are removed when the video is redone. Sharded: worker i of n takes videos i, i+n, ... of the sorted list
 (relative paths). Unreadable / corrupt / too-short videos are skipped, reported on stderr and counted.
 Frames are used at the video's own rate by default (as MineStudio); the IDM was trained on 20 fps play, so
-`--target_fps 20` drops frames of faster videos (a frame is kept when it starts a new 1/20 s slot).
+`--target-fps 20` drops frames of faster videos (a frame is kept when it starts a new 1/20 s slot).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
+import logging
 import re
 import sys
 import time
@@ -35,7 +35,8 @@ import numpy as np
 import torch
 
 from steve1 import paths
-from steve1.data.embedding import EMBED_CONFIGS, MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
+from steve1.cli_config import UsageError, check, report, run_verb, settings_field
+from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
 from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
 from steve1.idm.actions import idm_to_env
 from steve1.idm.loading import load_idm
@@ -43,9 +44,12 @@ from steve1.idm.model import InverseDynamicsModel
 from steve1.idm.preprocess import resize_frames
 from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, WindowPolicy
 from steve1.utils import video as video_io
-from steve1.utils.cli import check_float, check_int, check_writable_dir, run_verb
+from steve1.utils.checks import check_float, check_writable_dir
 from steve1.utils.frames import resize_linear
+from steve1.utils.run_record import DATASET_RECORD, check_or_record
 from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
+
+logger = logging.getLogger("steve1.idm")
 
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov", ".m4v")
 EPISODE_PREFIX = "idm_"
@@ -151,9 +155,9 @@ def label_video(
     labeller = StreamingLabeller(predict, policy, batch_windows)
     embedder = StreamingEmbedder(embed_fn)
     props = video_properties(video)
-    if not target_fps and props["fps"] and abs(props["fps"] - IDM_FPS) > 1 and log is not None:
+    if not target_fps and props["fps"] > 0 and abs(props["fps"] - IDM_FPS) > 1 and log is not None:
         log(
-            f"note: {video} runs at {props['fps']:g} fps; the IDM saw {IDM_FPS} fps play (see --target_fps)"
+            f"note: {video} runs at {props['fps']:g} fps; the IDM saw {IDM_FPS} fps play (see --target-fps)"
         )
     n = 0
     with EpisodeWriter(output_dir, key=key) as writer:
@@ -220,7 +224,7 @@ def label_videos(
     """Label this worker's share of the videos under `video_dir` into episodes in `output_dir`."""
     from tqdm import tqdm
 
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = log or logger.info
     video_dir, output_dir = Path(video_dir), Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     videos = shard(list_videos(video_dir), worker_id, num_workers)
@@ -263,86 +267,74 @@ def label_videos(
 # ---------------------------------------------------------------------------------------------- CLI
 
 
-def add_arguments(p: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    p.add_argument("--video_dir", required=True, help="folder of gameplay videos (searched recursively)")
-    p.add_argument("--output_dir", default=str(paths.DATA_DIR / "dataset_idm"), help="episodes go here")
-    p.add_argument(
-        "--idm_model",
-        default=str(paths.IDM_MODEL),
-        help="IDM .model file, or '4x' / 'tiny' to build that size without a .model file",
-    )
-    p.add_argument(
-        "--idm_weights",
-        default=str(paths.IDM_WEIGHTS),
-        help="IDM .weights file, or 'random' (random init: meaningless labels, smoke tests only)",
-    )
-    p.add_argument(
-        "--mineclip",
-        "--mineclip_config",
-        dest="mineclip_config",
-        default="attn",
-        help=f"{', '.join(EMBED_CONFIGS)} or a MineCLIP checkpoint of ours; attn: released MineCLIP; "
-        "tiny / fake: stand-ins for smoke tests",
-    )
-    p.add_argument("--mineclip_weights", default=str(paths.MINECLIP_WEIGHTS))
-    p.add_argument(
-        "--target_fps",
-        type=float,
-        default=None,
-        help="drop frames of faster videos down to this rate (the IDM saw 20 fps); default: keep all",
-    )
-    p.add_argument("--window", type=int, default=128, help="frames per IDM window")
-    p.add_argument("--stride", type=int, default=64, help="frames between window starts (middle kept)")
-    p.add_argument("--batch_windows", type=int, default=1, help="full windows per IDM call")
-    p.add_argument("--worker_id", type=int, default=0)
-    p.add_argument("--num_workers", type=int, default=1)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    p.add_argument(
-        "--dtype",
-        default="float32",
-        choices=["float32", "bfloat16", "float16"],
-        help="IDM precision (float32 = the reference's numbers)",
-    )
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch CPU threads (default: torch's; use 1 per worker when workers share a machine)",
-    )
-    p.add_argument("--no_progress", action="store_true", help="no progress bar")
-    return p
+@dataclass
+class LabelSettings:
+    """Label gameplay videos with the VPT IDM -> training episodes (actions + MineCLIP embeddings)."""
+
+    video_dir: str = settings_field(default=None, required=True)
+    """folder of gameplay videos (searched recursively)"""
+    output_dir: str = str(paths.DATA_DIR / "dataset_idm")
+    """episodes go here"""
+    idm_model: str = str(paths.IDM_MODEL)
+    """IDM .model file, or '4x' / 'tiny' to build that size without a .model file"""
+    idm_weights: str = str(paths.IDM_WEIGHTS)
+    """IDM .weights file, or 'random' (random init: meaningless labels, smoke tests only)"""
+    mineclip_config: str = settings_field(default="attn", alias=["--mineclip"])
+    """attn: released MineCLIP; tiny / fake: stand-ins for smoke tests; or a MineCLIP checkpoint of ours"""
+    mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
+    """MineCLIP weights (for --mineclip-config attn)"""
+    target_fps: float | None = None
+    """drop frames of faster videos down to this rate (the IDM saw 20 fps); default: keep all"""
+    window: int = 128
+    """frames per IDM window"""
+    stride: int = 64
+    """frames between window starts (the middle of each window is kept)"""
+    batch_windows: int = 1
+    """full windows per IDM call"""
+    worker_id: int = 0
+    """this worker's number (0-based)"""
+    num_workers: int = 1
+    """the videos are split over this many workers"""
+    device: str = "cuda" if torch.cuda.is_available() else "cpu"
+    """torch device of the IDM and MineCLIP"""
+    dtype: str = settings_field(default="float32", choices=["float32", "bfloat16", "float16"])
+    """IDM precision (float32 = the reference's numbers)"""
+    threads: int | None = None
+    """torch CPU threads (default: torch's; use 1 per worker when workers share a machine)"""
+    no_progress: bool = False
+    """no progress bar"""
+
+    def __post_init__(self):
+        check(self.window >= 1, f"--window must be >= 1, got {self.window}")
+        WindowPolicy(self.window, self.stride)  # checks the stride against the window
+        check(self.batch_windows >= 1, f"--batch-windows must be >= 1, got {self.batch_windows}")
+        check(self.num_workers >= 1, f"--num-workers must be >= 1, got {self.num_workers}")
+        check(0 <= self.worker_id < self.num_workers,
+              f"--worker-id {self.worker_id} must be in [0, --num-workers {self.num_workers})")
+        check(self.threads is None or self.threads >= 1, f"--threads must be >= 1, got {self.threads}")
+        if self.target_fps is not None:
+            check_float(self.target_fps, "--target-fps", minimum=0, strictly=True)
 
 
-def check_arguments(args: argparse.Namespace) -> None:
-    check_int(args.window, "--window", minimum=1)
-    WindowPolicy(args.window, args.stride)  # checks the stride against the window
-    check_int(args.batch_windows, "--batch_windows", minimum=1)
-    check_int(args.num_workers, "--num_workers", minimum=1)
-    check_int(args.worker_id, "--worker_id", minimum=0)
-    if args.worker_id >= args.num_workers:
-        raise ValueError(f"--worker_id {args.worker_id} must be < --num_workers {args.num_workers}")
-    if args.threads is not None:
-        check_int(args.threads, "--threads", minimum=1)
-    if args.target_fps is not None:
-        check_float(args.target_fps, "--target_fps", minimum=0, strictly=True)
-    if not Path(args.video_dir).is_dir():
-        raise FileNotFoundError(f"--video_dir {args.video_dir} is not a folder")
-    if not list_videos(Path(args.video_dir)):
-        raise ValueError(f"--video_dir {args.video_dir} holds no video file")
-    check_writable_dir(args.output_dir, "--output_dir")
+OUTPUT_SETTINGS = ("idm_model", "idm_weights", "mineclip_config", "target_fps", "window", "stride", "dtype")
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: LabelSettings) -> int:
     """Exit status 0 if a video was (or already had been) labelled, 1 if every video failed."""
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not Path(args.video_dir).is_dir():
+        raise FileNotFoundError(f"--video-dir {args.video_dir} is not a folder")
+    if not list_videos(Path(args.video_dir)):
+        raise UsageError(f"--video-dir {args.video_dir} holds no video file")
+    check_writable_dir(args.output_dir, "--output-dir")
+    check_or_record(args.output_dir, {k: getattr(args, k) for k in OUTPUT_SETTINGS}, redo_flag=None,
+                    name=DATASET_RECORD)
     policy = WindowPolicy(args.window, args.stride)
     if args.threads:
         torch.set_num_threads(args.threads)
     weights = None if args.idm_weights == "random" else args.idm_weights
     if weights is None:
-        print(
-            "warning: --idm_weights random: the IDM has random weights, labels are meaningless",
-            file=sys.stderr,
-        )
+        logger.warning("--idm-weights random: the IDM has random weights, labels are meaningless")
         torch.manual_seed(0)
     model = load_idm(args.idm_model, weights, device=args.device, dtype=getattr(torch, args.dtype))
     embed_fn = make_embed_fn(args.mineclip_config, args.mineclip_weights, args.device)
@@ -364,25 +356,16 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         target_fps=args.target_fps,
     )
-    print(
-        json.dumps(
-            {
-                "worker_id": args.worker_id,
-                **dataclasses.asdict(stats),
-                "frames_per_s": round(stats.frames_per_s, 2),
-            }
-        )
-    )
+    report(json.dumps({"worker_id": args.worker_id, **dataclasses.asdict(stats),
+                       "frames_per_s": round(stats.frames_per_s, 2)}))
     if stats.failed and stats.labelled + stats.already_done == 0:
-        print(f"error: none of the {stats.failed} video(s) could be labelled (see the messages above)",
-              file=sys.stderr)
+        logger.error("none of the %d video(s) could be labelled (see the messages above)", stats.failed)
         return 1
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_verb("steve1 label-video", __doc__.split("\n")[0], add_arguments, run, argv,
-                    check=check_arguments)
+    return run_verb(LabelSettings, run, argv, verb="label-video")
 
 
 if __name__ == "__main__":

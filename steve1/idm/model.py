@@ -8,9 +8,9 @@
 
 Built from the policy's blocks (`steve1.vpt.impala`, `steve1.vpt.transformer.RecurrentBlock`,
 `steve1.vpt.layers`); only the attention (`WindowAttention`) and the 3D-conv stem are the IDM's own.
-State-dict keys equal the released file: 100 keys, 482,330,046 parameters for `IDM_4X` (vpt-idm.md §3).
+State-dict keys equal the released file: 100 keys, 482,330,046 parameters for `IDM_4X`.
 
-Reference quirks kept (vpt-idm.md §8): `lastlayer` is built and loadable but not applied (the public forward
+Reference quirks kept: `lastlayer` is built and loadable but not applied (the public forward
 discards its output); `r_layer` and the empty `b_nd` (10, 0) exist but cannot affect anything (maxlen 0), so
 they are not computed; logits are scaled by 1/head_dim. Frame order enters only through the 3D conv: the
 transformer is permutation-equivariant over time.

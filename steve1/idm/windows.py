@@ -1,7 +1,7 @@
 """How a video is cut into IDM windows and which predictions of each window are kept.
 
 The IDM sees one window at a time (its attention is non-causal over the window and carries no memory), so
-a frame's label depends on where the windows lie (vpt-idm.md §6). Policy (MineStudio's `label_action_idm`,
+a frame's label depends on where the windows lie. Policy (MineStudio's `label_action_idm`,
 generalised to any window W and stride S, margin m = (W - S) / 2):
 
     windows start at 0, S, 2S, ... ; each is [s, min(s + W, N)); every full window (s + W <= N) is run,

@@ -15,7 +15,7 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor, reduction: KLReduction
     """KL to N(0, I) of (B, L) Gaussians.
 
     "sum" (the original's, default): summed over batch and latent dims, so its weight against the
-    per-element MSE grows with the batch size (steve1.md §11.1 #11). "batchmean": summed over latent dims,
+    per-element MSE grows with the batch size. "batchmean": summed over latent dims,
     averaged over the batch (the usual per-sample ELBO term; independent of batch size).
     """
     kl = -0.5 * (1 + logvar - mu.pow(2) - logvar.exp())  # (B, L)

@@ -119,10 +119,24 @@ def check_prior_state_dict(model: TranslatorVAE, state_dict: dict, source: str =
     )
 
 
+def _sizes_in(state_dict: dict) -> dict[str, int]:
+    """(input, hidden, latent) sizes read off a prior state dict's shapes, where its layers are there."""
+    shape = {k: tuple(v.shape) for k, v in state_dict.items() if hasattr(v, "shape")}
+    sizes = {}
+    if len(shape.get("encoder.0.weight", ())) == 2:
+        sizes["hidden_dim"] = shape["encoder.0.weight"][0]
+    if len(shape.get("encoder.6.weight", ())) == 2:
+        sizes["latent_dim"] = shape["encoder.6.weight"][0] // 2  # mean and log-variance
+    if len(shape.get("decoder.6.weight", ())) == 2:
+        sizes["input_dim"] = shape["decoder.6.weight"][0]
+    return sizes
+
+
 def load_prior(path: str | Path = paths.PRIOR_WEIGHTS, device: str | torch.device = "cpu",
-               input_dim: int = MINECLIP_DIM, hidden_dim: int = PRIOR_HIDDEN_DIM,
-               latent_dim: int = PRIOR_LATENT_DIM) -> TranslatorVAE:
-    """Load a prior state dict (the released `steve1_prior.pt`) strictly, in eval mode."""
+               input_dim: int | None = None, hidden_dim: int | None = None,
+               latent_dim: int | None = None) -> TranslatorVAE:
+    """Load a prior state dict strictly, in eval mode: the released `steve1_prior.pt` (512/512/512) or one of
+    your own (`steve1 train-prior`); sizes not given are read off the file's shapes."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"prior weights {path} not found: run ./download_weights.sh or pass the path "
@@ -138,7 +152,10 @@ def load_prior(path: str | Path = paths.PRIOR_WEIGHTS, device: str | torch.devic
     if not isinstance(state_dict, dict):
         raise PriorWeightsError(f"{path} holds a {type(state_dict).__name__}, expected a state dict")
     state_dict = {k.removeprefix("_orig_mod."): v for k, v in state_dict.items()}  # torch.compile wrapper
-    model = TranslatorVAE(input_dim, hidden_dim, latent_dim)
+    found = _sizes_in(state_dict)
+    model = TranslatorVAE(input_dim or found.get("input_dim", MINECLIP_DIM),
+                          hidden_dim or found.get("hidden_dim", PRIOR_HIDDEN_DIM),
+                          latent_dim or found.get("latent_dim", PRIOR_LATENT_DIM))
     check_prior_state_dict(model, state_dict, source=str(path))
     model.load_state_dict(state_dict, strict=True)
     return model.to(device).eval()

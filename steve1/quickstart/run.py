@@ -9,37 +9,45 @@ Outputs: <out>/01_generate ... <out>/07_report, and <out>/report.md. Released we
 """
 from __future__ import annotations
 
-import argparse
-import json
+import dataclasses
+import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+from steve1.cli_config import UsageError, report, run_verb, settings_field
 from steve1.quickstart.settings import SCALES, get_settings
+from steve1.quickstart.stages import STAGE_NAMES
+from steve1.utils.run_record import SettingsChanged, changed_settings, check_or_record, read_record
+
+log = logging.getLogger("steve1.quickstart")
 
 DEFAULT_OUT = Path("data/quickstart")
 SETTINGS_FILE = "settings.json"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from steve1.quickstart.stages import STAGE_NAMES
+@dataclass
+class QuickstartArgs:
+    """The whole STEVE-1 recipe end to end, small, on the embedded Minetest world."""
 
-    parser.add_argument("--scale", default="quick", choices=sorted(SCALES),
-                        help="quick: the newcomer's run (< 20 min on 2 cores); ci: the shortened CI form")
-    parser.add_argument("--out", type=Path, default=None,
-                        help=f"output folder (default {DEFAULT_OUT}/<scale>)")
-    parser.add_argument("--from-stage", dest="from_stage", choices=STAGE_NAMES, default=None,
-                        help="rerun this stage and every later one")
-    parser.add_argument("--prompt", default=None, help="the text prompt of the agent stage")
-    parser.add_argument("--seed", type=int, default=None)
-    parser.add_argument("--weights-dir", dest="weights_dir", default=None,
-                        help="where the released weights are (default data/weights)")
-    parser.add_argument("--mineclip", default=None,
-                        help="auto (default): the released attn.pth when present, else a tiny seeded model; "
-                             "released; tiny; or the path of a MineCLIP of ours (steve1 train-mineclip). "
-                             "The released one embeds about 1 frame/s on two CPU cores, far over 20 minutes")
-    parser.add_argument("--device", default=None, help="cpu (default) or cuda")
-    parser.set_defaults(run=run)
-    return parser
+    scale: str = settings_field(default="quick", choices=sorted(SCALES))
+    """quick: the newcomer's run (< 20 min on 2 cores); ci: the shortened CI form"""
+    out: Path | None = None
+    """output folder (default: data/quickstart/<scale>)"""
+    from_stage: str | None = settings_field(default=None, choices=[None, *STAGE_NAMES])
+    """rerun this stage and every later one (finished stages are skipped otherwise)"""
+    prompt: str | None = None
+    """the text prompt of the agent stage (default: the scale's, 'chop a tree')"""
+    seed: int | None = None
+    """seed of every stage (default: the scale's)"""
+    weights_dir: str | None = None
+    """where the released weights are (default: data/weights)"""
+    mineclip: str | None = None
+    """auto (default): the released attn.pth when present, else a tiny seeded model; released; tiny; or the
+    path of a MineCLIP of ours (steve1 train-mineclip). The released one embeds about 1 frame/s on two CPU
+    cores, far over 20 minutes"""
+    device: str | None = None
+    """cpu (default) or cuda"""
 
 
 AGENT_ONLY_SETTINGS = ("prompt",)  # settings only the agent stage (and the report) read
@@ -48,20 +56,15 @@ AGENT_ONLY_SETTINGS = ("prompt",)  # settings only the agent stage (and the repo
 def _check_settings(out: Path, settings, from_stage: str | None) -> str | None:
     """An output folder belongs to one set of settings: refuse to mix two runs in it, except that a new
     --prompt reruns the agent stage on what is there. Returns the stage to rerun from."""
-    import dataclasses
-
-    from steve1.utils.atomic import atomic_write_text
-
-    path = out / SETTINGS_FILE
     current = dataclasses.asdict(settings)
-    if path.is_file():
-        saved = json.loads(path.read_text())
-        changed = sorted(k for k in current if saved.get(k) != current[k])
+    saved = read_record(out, SETTINGS_FILE)
+    if saved is not None:
+        changed = changed_settings(saved, current)
         if changed and not set(changed) <= set(AGENT_ONLY_SETTINGS):
-            raise SystemExit(f"error: {out} was made with other settings ({', '.join(changed)} differ); use "
-                             f"another --out, or delete {out} to start over")
+            raise SettingsChanged(f"{out} was made with other settings ({', '.join(changed)} differ); use "
+                                  f"another --out, or delete {out} to start over")
         if changed:
-            print(f"new {', '.join(changed)}: rerunning from the agent stage", file=sys.stderr)
+            log.info("new %s: rerunning from the agent stage", ", ".join(changed))
             from steve1.quickstart.runner import DONE_FILE, stage_dir
             from steve1.quickstart.stages import STAGE_NAMES
 
@@ -70,11 +73,12 @@ def _check_settings(out: Path, settings, from_stage: str | None) -> str | None:
                 from_stage = "agent"
             for i in range(first, len(STAGE_NAMES)):  # before the new settings are saved
                 (stage_dir(out, i, STAGE_NAMES[i]) / DONE_FILE).unlink(missing_ok=True)
-    atomic_write_text(path, json.dumps(current, indent=1))
+    check_or_record(out, current, redo=True, name=SETTINGS_FILE)
     return from_stage
 
 
-def run(args: argparse.Namespace) -> int:
+def run(args: QuickstartArgs) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
     from steve1.quickstart.report import REPORT_FILE
     from steve1.quickstart.runner import run_stages
     from steve1.quickstart.stages import STAGES
@@ -83,32 +87,28 @@ def run(args: argparse.Namespace) -> int:
                                                         weights_dir=args.weights_dir, device=args.device,
                                                         mineclip=args.mineclip)
     if not settings.prompt.strip():
-        raise SystemExit("error: --prompt is empty; give a short instruction such as 'chop a tree'")
+        raise UsageError("--prompt is empty; give a short instruction such as 'chop a tree'")
     try:
         settings.released_mineclip()  # checks --mineclip against the files on disk
-    except (ValueError, FileNotFoundError) as e:
-        raise SystemExit(f"error: {e}") from None
+    except ValueError as e:
+        raise UsageError(str(e)) from None
     out = args.out or DEFAULT_OUT / settings.scale
     out.mkdir(parents=True, exist_ok=True)
     from_stage = _check_settings(out, settings, args.from_stage)
     records = run_stages(STAGES, out, settings, from_stage=from_stage)
     total = sum(r.seconds for r in records)
-    print(f"\nquickstart ({settings.scale}) finished: {total:.0f} s of stage time; outputs in {out}/")
-    print(f"{'stage':<10} {'seconds':>8}  {'':8} folder")
-    for r in records:
-        print(f"{r.name:<10} {r.seconds:8.1f}  {'(cached)' if r.skipped else '':8} {r.dir}")
-    report = out / REPORT_FILE
-    if report.is_file():
-        print("\n" + report.read_text())
+    lines = [f"\nquickstart ({settings.scale}) finished: {total:.0f} s of stage time; outputs in {out}/",
+             f"{'stage':<10} {'seconds':>8}  {'':8} folder"]
+    lines += [f"{r.name:<10} {r.seconds:8.1f}  {'(cached)' if r.skipped else '':8} {r.dir}" for r in records]
+    summary = out / REPORT_FILE
+    if summary.is_file():
+        lines.append("\n" + summary.read_text())
+    report("\n".join(lines))
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="steve1 quickstart", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    return int(args.run(args) or 0)
+    return run_verb(QuickstartArgs, run, argv, verb="quickstart")
 
 
 if __name__ == "__main__":

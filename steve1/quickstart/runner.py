@@ -9,8 +9,8 @@ keeps what an interrupted run left so that it can resume.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -66,7 +66,7 @@ def read_done(directory: Path) -> dict | None:
 def run_stages(stages: Sequence[Stage], out: str | Path, settings: object, from_stage: str | None = None,
                log: Callable[[str], None] | None = None) -> list[StageRecord]:
     """Run the stages in order (skipping finished ones); returns one record per stage."""
-    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    log = log or logging.getLogger("steve1.quickstart").info
     names = [s.name for s in stages]
     if len(set(names)) != len(names):
         raise ValueError(f"stage names repeat: {names}")

@@ -110,7 +110,7 @@ def train(ctx: StageContext) -> dict:
         min_btwn_goals=s.min_btwn_goals, max_btwn_goals=s.max_btwn_goals, batch_size=s.batch_size,
         gradient_accumulation_steps=1, learning_rate=s.learning_rate, n_frames=s.train_frames,
         warmup_frames=s.train_frames // 10, mixed_precision="no", log_freq=10, save_freq=200,
-        val_freq=10**9, val_freq_begin=10**9, val_freq_switch_steps=0, snapshot_every_n_frames=10**12,
+        val_freq=None, val_freq_switch_steps=0, snapshot_every_n_frames=None,  # no validation, no snapshots
         checkpoint_dir=str(ctx.dir / "checkpoint"), seed=s.seed,
     )
     result = run_training(cfg)
@@ -122,7 +122,7 @@ def train(ctx: StageContext) -> dict:
             "policy_weights": str(out_weights), "frames": result.frames, "updates": result.n_updates,
             "first_loss": float(np.mean(losses[:k])) if losses else None,
             "last_loss": float(np.mean(losses[-k:])) if losses else None,
-            "val_loss": result.best_val_loss,
+            "val_loss": result.best_val_loss if result.val_losses else None,
             "note": "tiny policy (hidsize 64) trained from scratch: no released weights"}
 
 

@@ -1,8 +1,8 @@
 """Evaluation runs (`steve1 evaluate`): prompted vs unconditioned agent, programmatic metrics, MineCLIP
 distances, prompt chaining; results as CSV/JSON and plots in the paper's style.
 
-    python -m steve1.run.evaluate --prompts wood,dirt,seeds,explore --episodes 5 --steps 3000
-    python -m steve1.run.evaluate --agents text,visual,unconditional --chain build_tower
+    steve1 evaluate --prompts wood,dirt,seeds,explore --episodes 5 --steps 3000
+    steve1 evaluate --agents text,visual,unconditional --chain build_tower
 
 Episodes: for every prompt and prompted agent (text: MineCLIP text -> prior, guidance 6.0; visual: the
 released embedding, 7.0) and for the unconditional agent (zero goal, no guidance; its episodes are run once
@@ -16,16 +16,17 @@ prompt's MineCLIP text embedding (steve1.eval.mineclip_eval). Chained episodes g
 segment (`mineclip_dist_<i>`, over the windows whose last frame was taken for prompt i).
 
 Output (`--out-dir`): `episodes/<key>.json` (+ `.npy` windows) per episode, written as each ends (a rerun
-skips finished episodes), `results.csv/json` (one row per episode and prompt), `plots/<metric>.png` and
+skips finished episodes; the settings that shape them are kept in `run_settings.json`, and a rerun with other
+ones stops unless --overwrite), `results.csv/json` (one row per episode and prompt), `plots/<metric>.png` and
 `plots/summary.csv/json` (mean and 95 % CI per prompt and agent), `plots/mineclip_matrix_<agent>.png`
 (the prompt-vs-prompt distance matrix).
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -41,71 +42,95 @@ from steve1.agent.goals import (
     zero_goal,
 )
 from steve1.agent.models import AgentModels
+from steve1.cli_config import UsageError, run_verb, settings_field
 from steve1.eval.chaining import DEFAULT_SWITCH_STEP, PAPER_CHAIN_PROMPTS, paper_chain
 from steve1.eval.metrics import METRIC_NAMES
 from steve1.eval.mineclip_eval import min_cosine_distance, prompt_distance_matrix
 from steve1.eval.plots import plot_distance_matrix
-from steve1.eval.report import UNCONDITIONAL_AGENT, plot_results
+from steve1.eval.report import MINECLIP_METRIC, UNCONDITIONAL_AGENT, plot_results
 from steve1.eval.results import write_episode_results
 from steve1.mineclip import VIDEO_FRAMES
 from steve1.run.common import (
     DTYPES,
-    add_model_arguments,
-    add_world_arguments,
+    BatchedWorldSettings,
+    ModelSettings,
     banner,
     build_models,
     check_positive,
-    friendly_errors,
+    check_run_settings,
     generator,
-    parse_and_run,
     safe_file_name,
     setup_logging,
     world_factory,
 )
 from steve1.run.episodes import EpisodeJob, EpisodeResult, EpisodeRunner, GoalPlan, RunConfig
+from steve1.run.videos import MODEL_OUTPUT_SETTINGS, check_output_settings
 from steve1.utils.atomic import atomic_path, atomic_write_text
 
 log = logging.getLogger("steve1.evaluate")
 AGENTS = ("text", "visual", UNCONDITIONAL_AGENT)
-MINECLIP_METRIC = "mineclip_dist"
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prompts", default=",".join(PAPER_TEXT_PROMPTS),
-                        help="comma-separated paper prompt names (default: all 11)")
-    parser.add_argument("--custom-prompt", action="append", default=[],
-                        help="a text prompt of your own (repeatable; text agent only)")
-    parser.add_argument("--agents", default=f"text,{UNCONDITIONAL_AGENT}",
-                        help=f"comma-separated from {', '.join(AGENTS)} (default: %(default)s)")
-    parser.add_argument("--chain", action="append", default=[], choices=sorted(PAPER_CHAIN_PROMPTS),
-                        help="also run this prompt chain (repeatable)")
-    parser.add_argument("--switch-step", type=int, default=DEFAULT_SWITCH_STEP, help="chain switch step")
-    parser.add_argument("--episodes", type=int, default=1, help="episodes per prompt and agent")
-    parser.add_argument("--steps", type=int, default=3000, help="steps per episode (paper: 3000)")
-    parser.add_argument("--text-cond-scale", type=float, default=TEXT_COND_SCALE)
-    parser.add_argument("--visual-cond-scale", type=float, default=VISUAL_COND_SCALE)
-    parser.add_argument("--visual-prompts-dir", type=Path, default=paths.VISUAL_PROMPT_EMBEDS_DIR)
-    parser.add_argument("--no-mineclip-eval", action="store_true", help="skip the MineCLIP distances")
-    parser.add_argument("--save-videos", action="store_true", help="also keep each episode's 128x128 video")
-    parser.add_argument("--out-dir", type=Path, default=paths.DATA_DIR / "eval")
-    add_model_arguments(parser)
-    add_world_arguments(parser)
+@dataclass
+class EvaluateSettings(ModelSettings, BatchedWorldSettings):
+    """Prompted vs unconditioned agent: programmatic metrics, MineCLIP distances, chains, plots."""
+
+    prompts: str | None = None
+    """comma-separated paper prompt names (default: all 11, or none when --custom-prompt is given)"""
+    custom_prompt: list[str] = settings_field(default_factory=list)
+    """text prompts of your own (text agent only)"""
+    agents: str = f"text,{UNCONDITIONAL_AGENT}"
+    """comma-separated from text, visual, unconditional"""
+    chain: list[str] = settings_field(default_factory=list)
+    """also run these prompt chains (build_tower, ...: the paper's chains)"""
+    switch_step: int = DEFAULT_SWITCH_STEP
+    """the step at which a chain switches to its next prompt"""
+    episodes: int = 1
+    """episodes per prompt and agent"""
+    steps: int = 3000
+    """steps per episode (paper: 3000)"""
+    text_cond_scale: float = TEXT_COND_SCALE
+    """guidance scale of the text agent"""
+    visual_cond_scale: float = VISUAL_COND_SCALE
+    """guidance scale of the visual agent"""
+    visual_prompts_dir: Path = paths.VISUAL_PROMPT_EMBEDS_DIR
+    """folder of the released <name>.pkl visual prompts"""
+    no_mineclip_eval: bool = False
+    """skip the MineCLIP distances"""
+    save_videos: bool = False
+    """also keep each episode's 128x128 video"""
+    out_dir: Path = paths.DATA_DIR / "eval"
+    """where episodes, results and plots go"""
+    overwrite: bool = False
+    """rerun the selected episodes even if --out-dir holds them (needed when made with other settings)"""
+
+    def __post_init__(self):
+        check_positive(self.steps, "--steps")
+        check_positive(self.episodes, "--episodes")
+        check_positive(self.n_worlds, "--n-worlds")
+        _names(self.agents, AGENTS, "--agents")
+        if self.prompts is not None:
+            _names(self.prompts, PAPER_TEXT_PROMPTS, "--prompts")
+        _names(",".join(self.chain), sorted(PAPER_CHAIN_PROMPTS), "--chain")
 
 
 def _names(value: str, allowed, what: str) -> list[str]:
     items = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in items if v not in allowed]
     if bad:
-        raise SystemExit(f"{what}: unknown {bad}; choose from {', '.join(allowed)}")
+        raise UsageError(f"{what}: unknown {bad}; choose from {', '.join(allowed)}")
     return items
 
 
-def prompt_texts(args: argparse.Namespace) -> dict[str, str]:
+def prompt_texts(args: EvaluateSettings) -> dict[str, str]:
     """Prompt name -> text: the chosen paper prompts, then the custom ones (named by their text)."""
-    texts = {n: PAPER_TEXT_PROMPTS[n] for n in _names(args.prompts, PAPER_TEXT_PROMPTS, "--prompts")}
+    names = args.prompts
+    if names is None:  # all paper prompts, unless the user gave their own
+        names = "" if args.custom_prompt else ",".join(PAPER_TEXT_PROMPTS)
+    texts = {n: PAPER_TEXT_PROMPTS[n] for n in _names(names, PAPER_TEXT_PROMPTS, "--prompts")}
     for text in args.custom_prompt:
         if not text.strip():
-            raise SystemExit("--custom-prompt: empty prompt; give the instruction, e.g. --custom-prompt dig")
+            raise UsageError("--custom-prompt: empty prompt; give the instruction, e.g. --custom-prompt dig")
         texts[text] = text
     return texts
 
@@ -207,17 +232,17 @@ def score_rows(jobs: list[EpisodeJob], episodes: dict, text_embeds: dict[str, np
     return rows
 
 
-@friendly_errors
-def run(args: argparse.Namespace) -> int:
+def run(args: EvaluateSettings) -> int:
     setup_logging()
-    check_positive(args.steps, "--steps")
-    check_positive(args.episodes, "--episodes")
-    check_positive(args.n_worlds, "--n-worlds")
+    check_run_settings(args)  # before any model loads or world starts
     texts = prompt_texts(args)
     agents = _names(args.agents, AGENTS, "--agents")
+    check_output_settings(args, (*MODEL_OUTPUT_SETTINGS, "steps", "text_cond_scale", "visual_cond_scale",
+                                 "switch_step", "visual_prompts_dir", "no_mineclip_eval"))
     models = build_models(args)
     jobs = build_jobs(args, models, texts, agents)
-    episodes = {j.key: e for j in jobs if (e := load_episode(args, j.key)) is not None}
+    episodes = {} if args.overwrite else {j.key: e for j in jobs
+                                          if (e := load_episode(args, j.key)) is not None}
     todo = [j for j in jobs if j.key not in episodes]
     log.info("%d episodes, %d already done, %d to run", len(jobs), len(episodes), len(todo))
     failures = []
@@ -244,9 +269,7 @@ def run(args: argparse.Namespace) -> int:
         log.error("no episode finished")
         return 1
     csv_path, _ = write_episode_results(rows, args.out_dir / "results")
-    metrics = list(METRIC_NAMES) + ([MINECLIP_METRIC] if text_embeds is not None else [])
-    plotted = [r for r in rows if r["agent"] != "chain"]
-    outputs = plot_results(plotted, args.out_dir / "plots", metrics=metrics) if plotted else []
+    outputs = plot_results(rows, args.out_dir / "plots")  # the summary `steve1 eval-report` makes, chains in
     if text_embeds is not None:
         outputs += _matrices(args, jobs, episodes, text_embeds, texts)
     log.info("results: %s; plots: %s", csv_path, ", ".join(str(p) for p in outputs))
@@ -278,7 +301,7 @@ def _matrices(args, jobs, episodes, text_embeds, texts) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return parse_and_run("python -m steve1.run.evaluate", __doc__, add_arguments, run, argv)
+    return run_verb(EvaluateSettings, run, argv, verb="evaluate")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,16 @@
 """Interactive session (script 3, `steve1 interactive`): type prompts while the agent plays; the goal changes
 live.
 
-    python -m steve1.run.interactive                         # a window (needs a display)
-    python -m steve1.run.interactive --headless              # prompts typed in the terminal
-    python -m steve1.run.interactive --prompt-file demo.txt  # prompts and commands from a file
+    steve1 interactive                         # a window (needs a display)
+    steve1 interactive --headless              # prompts typed in the terminal
+    steve1 interactive --prompt-file demo.txt  # prompts and commands from a file
 
 Input lines: a prompt (stripped and lower-cased, as the original; one prior sample per prompt), or a command:
 `reset agent` (clear the agent's memory), `reset env` (a new episode), `save video [name]` (the frames
 shown so far -> `<out-dir>/<name>.mp4` at 20 fps and `<name>.json`, the prompt of every frame, as the
-original), `quit` (also `q`, `exit`). In a prompt file, `wait N` lets the agent play N steps before the
+original), `quit` (also `q`, `exit`). A command may be written with a leading `:` (`:quit`); a `:` line
+that is no command is an error, never a prompt. While the agent plays, a progress line is logged every 100
+steps. In a prompt file, `wait N` lets the agent play N steps before the
 next line is read, `#` starts a comment, and the end of the file quits.
 
 The display frame is the game view with the prompt on a black panel to its right (960x360), as the
@@ -21,7 +23,6 @@ world is restarted; prompts are typed into the window's entry field instead of t
 """
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import queue
@@ -30,6 +31,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -39,6 +41,7 @@ from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.goals import TEXT_COND_SCALE, GoalError, normalize_interactive_prompt, text_goal
 from steve1.agent.models import AgentModels
+from steve1.cli_config import UsageError, check, run_verb, settings_field
 from steve1.envs.base import World
 from steve1.eval.video import (
     INTERACTIVE_VIDEO_FPS,
@@ -48,13 +51,12 @@ from steve1.eval.video import (
 )
 from steve1.run.common import (
     DTYPES,
-    add_model_arguments,
-    add_world_arguments,
+    ModelSettings,
+    WorldSettings,
     banner,
     build_models,
-    friendly_errors,
+    check_run_settings,
     generator,
-    parse_and_run,
     safe_file_name,
     setup_logging,
     world_factory,
@@ -64,6 +66,9 @@ log = logging.getLogger("steve1.interactive")
 WINDOW_TITLE = "STEVE-1 Gameplay (type a prompt, Enter)"
 IDLE_TEXT = "Enter a Prompt"
 QUIT_COMMANDS = ("quit", "q", "exit")
+COMMANDS = ("reset agent", "reset env", "save video [name]", "quit")
+COMMAND_PREFIX = ":"  # `:quit`, `:reset env`, ...: a line starting with it is a command, never a prompt
+PROGRESS_EVERY = 100  # agent steps between progress lines (5 s of game time)
 JPEG_QUALITY = 90  # recorded frames are kept JPEG-compressed in memory (~50 KB instead of 1 MB each)
 
 
@@ -141,8 +146,11 @@ class Session:
     def handle(self, line: str) -> bool:
         """Apply one input line; False means quit."""
         text = line.strip()
+        explicit = text.startswith(COMMAND_PREFIX)
+        if explicit:
+            text = text[len(COMMAND_PREFIX):].strip()
         command = text.lower()
-        if not text:
+        if not text and not explicit:
             return True
         if command in QUIT_COMMANDS:
             return False
@@ -154,6 +162,9 @@ class Session:
             log.info("world reset")
         elif command == "save video" or command.startswith("save video "):
             self.save_video(text[len("save video"):].strip() or time.strftime("session_%Y%m%d_%H%M%S"))
+        elif explicit:  # a mistyped command is not sent to the agent as a prompt
+            log.error("unknown command %r; commands: %s (with or without %r)", COMMAND_PREFIX + text,
+                      ", ".join(COMMANDS), COMMAND_PREFIX)
         else:
             try:
                 prompt = normalize_interactive_prompt(text)
@@ -203,6 +214,8 @@ class Session:
             self._drop_world()
             self.obs = self._reset_world()
         self.steps += 1
+        if self.steps % PROGRESS_EVERY == 0:
+            log.info("step %d, prompt %r", self.steps, self.prompt)
         frame = self.display_frame()
         self.frames.append(frame)
         self.frame_prompts.append(self.prompt)
@@ -335,26 +348,37 @@ def run_loop(session: Session, source, max_steps: int | None = None, window: TkW
 
 
 # -------------------------------------------------------------------- CLI
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--headless", action="store_true", help="no window: read prompts from the terminal")
-    mode.add_argument("--prompt-file", type=Path, help="read prompts and commands from this file (headless)")
-    parser.add_argument("--cond-scale", "--cond_scale", type=float, default=TEXT_COND_SCALE)
-    parser.add_argument("--world-seed", "--minecraft_seed", type=int, default=None,
-                        help="world seed (default: a random world)")
-    parser.add_argument("--out-dir", "--output_video_dirpath", type=Path,
-                        default=paths.GENERATED_VIDEOS_DIR / "interactive_videos")
-    parser.add_argument("--max-steps", type=int, default=None, help="stop after this many agent steps")
-    add_model_arguments(parser)
-    add_world_arguments(parser, n_worlds=False)
+DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "interactive_videos"
 
 
-@friendly_errors
-def run(args: argparse.Namespace) -> int:
+@dataclass
+class InteractiveSettings(ModelSettings, WorldSettings):
+    """Type prompts while the agent plays (a window, or headless from the terminal or a file)."""
+
+    headless: bool = False
+    """no window: read prompts from the terminal"""
+    prompt_file: Path | None = None
+    """read prompts and commands from this file (headless)"""
+    cond_scale: float = TEXT_COND_SCALE
+    """guidance scale"""
+    world_seed: int | None = settings_field(default=None, alias=["--minecraft-seed"])
+    """world seed (default: a random world)"""
+    out_dir: Path = settings_field(default=DEFAULT_OUT, alias=["--output-video-dirpath"])
+    """where `save video` writes"""
+    max_steps: int | None = None
+    """stop after this many agent steps (default: play until quit)"""
+
+    def __post_init__(self):
+        check(self.max_steps is None or self.max_steps >= 1,
+              f"--max-steps must be >= 1, got {self.max_steps}")
+
+
+def run(args: InteractiveSettings) -> int:
     setup_logging()
+    check_run_settings(args)  # before any model loads or world starts
     headless = args.headless or args.prompt_file is not None
     if not headless and not os.environ.get("DISPLAY"):
-        raise SystemExit("no display for the window (DISPLAY is not set): use --headless to type prompts in "
+        raise UsageError("no display for the window (DISPLAY is not set): use --headless to type prompts in "
                          "the terminal, or --prompt-file FILE")
     source = PromptFile(args.prompt_file) if args.prompt_file is not None else None
     models = build_models(args)
@@ -366,8 +390,7 @@ def run(args: argparse.Namespace) -> int:
             window = TkWindow()
             source = window
         elif source is None:
-            print("Type a prompt (or: reset agent | reset env | save video [name] | quit), then Enter.",
-                  file=sys.stderr)
+            log.info("type a prompt (or: reset agent | reset env | save video [name] | quit), then Enter")
             source = TerminalInput()
         steps = run_loop(session, source, args.max_steps, window)
         log.info("session over after %d steps", steps)
@@ -379,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return parse_and_run("python -m steve1.run.interactive", __doc__, add_arguments, run, argv)
+    return run_verb(InteractiveSettings, run, argv, verb="interactive")
 
 
 if __name__ == "__main__":

@@ -1,12 +1,13 @@
 """The paper's videos (script 1, `steve1 paper-videos`): 11 prompts, text then visual, 3,000-step episodes.
 
-    python -m steve1.run.paper_videos [--world minetest|minerl] [--steps 3000] [--n-worlds 4]
+    steve1 paper-videos [--world minetest|minerl] [--steps 3000] [--n-worlds 4]
 
 Defaults are the paper's settings (11 prompts x {text, visual}, 3,000 steps, guidance 6.0 text / 7.0 visual,
 128x128 videos at 30 fps) in the embedded Minetest world; `--world minerl` runs them in real Minecraft.
 Names as the original: `'<name>' - Text Prompt.mp4` and `<name> - Visual Prompt.mp4` in `--out-dir`; an
-existing video is skipped, so an interrupted run resumes. Each episode also writes `<stem>.csv/.json`
-(its programmatic metrics), and `episodes.csv/.json` collect all of them.
+existing video is skipped, so an interrupted run resumes; the settings that shape the videos are recorded in
+`--out-dir`/run_settings.json, and a rerun with other ones stops (pass --overwrite to remake the videos).
+Each episode also writes `<stem>.csv/.json` (its programmatic metrics), and `episodes.csv/.json` collect all.
 
 Differences from the original (fixes): a crashed world is retried inside the program (the original's
 shell script restarted the whole program in a loop); one set of models and worlds serves every video (the
@@ -16,8 +17,8 @@ the original, but from a seeded generator.
 """
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,43 +32,62 @@ from steve1.agent.goals import (
     visual_goal_from_pickle,
 )
 from steve1.agent.models import AgentModels
+from steve1.cli_config import UsageError, report, run_verb, settings_field
 from steve1.run.common import (
-    add_model_arguments,
-    add_world_arguments,
+    BatchedWorldSettings,
+    ModelSettings,
     build_models,
     check_positive,
+    check_run_settings,
     existing,
-    friendly_errors,
     generator,
-    parse_and_run,
     setup_logging,
 )
 from steve1.run.episodes import EpisodeJob, GoalPlan
-from steve1.run.videos import add_video_arguments, pending_jobs, run_video_jobs
+from steve1.run.videos import (
+    VIDEO_OUTPUT_SETTINGS,
+    VideoSettings,
+    check_output_settings,
+    pending_jobs,
+    run_video_jobs,
+)
 
 DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "paper_prompts"
 KINDS = ("text", "visual")
 _NO_GOAL = np.zeros((1, 1), np.float32)  # placeholder goal of a job only listed, never run
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--prompts", default=",".join(PAPER_TEXT_PROMPTS),
-                        help="comma-separated paper prompt names (default: all 11)")
-    parser.add_argument("--kinds", default="text,visual", help="text, visual or both (default: %(default)s)")
-    parser.add_argument("--text-cond-scale", "--text_cond_scale", type=float, default=TEXT_COND_SCALE)
-    parser.add_argument("--visual-cond-scale", "--visual_cond_scale", type=float, default=VISUAL_COND_SCALE)
-    parser.add_argument("--visual-prompts-dir", type=Path, default=paths.VISUAL_PROMPT_EMBEDS_DIR,
-                        help="folder of the released <name>.pkl visual prompts (default: %(default)s)")
-    add_video_arguments(parser, default_steps=3000, default_out=DEFAULT_OUT)
-    add_model_arguments(parser)
-    add_world_arguments(parser)
+@dataclass
+class PaperVideoSettings(ModelSettings, BatchedWorldSettings, VideoSettings):
+    """The paper's 11 text and visual prompt videos (3,000-step episodes, guidance 6.0 text / 7.0 visual)."""
+
+    steps: int = settings_field(default=3000, alias=["--gameplay-length"])
+    """steps per episode (paper: 3000)"""
+    out_dir: Path = settings_field(default=DEFAULT_OUT, alias=["--save-dirpath"])
+    """where videos and results go"""
+    prompts: str = ",".join(PAPER_TEXT_PROMPTS)
+    """comma-separated paper prompt names (default: all 11)"""
+    kinds: str = "text,visual"
+    """text, visual or both (comma-separated)"""
+    text_cond_scale: float = TEXT_COND_SCALE
+    """guidance scale of the text prompts"""
+    visual_cond_scale: float = VISUAL_COND_SCALE
+    """guidance scale of the visual prompts"""
+    visual_prompts_dir: Path = paths.VISUAL_PROMPT_EMBEDS_DIR
+    """folder of the released <name>.pkl visual prompts"""
+
+    def __post_init__(self):
+        check_positive(self.steps, "--steps")
+        check_positive(self.n_worlds, "--n-worlds")
+        _split(self.prompts, PAPER_TEXT_PROMPTS, "--prompts")
+        _split(self.kinds, KINDS, "--kinds")
 
 
 def _split(value: str, allowed, what: str) -> list[str]:
     items = [v.strip() for v in value.split(",") if v.strip()]
     bad = [v for v in items if v not in allowed]
     if not items or bad:
-        raise SystemExit(f"{what}: unknown {bad or 'empty list'}; choose from {', '.join(allowed)}")
+        raise UsageError(f"{what}: unknown {bad or 'empty list'}; choose from {', '.join(allowed)}")
     return items
 
 
@@ -76,14 +96,14 @@ def video_name(name: str, kind: str) -> str:
     return f"'{name}' - Text Prompt" if kind == "text" else f"{name} - Visual Prompt"
 
 
-def build_jobs(args: argparse.Namespace, models: AgentModels | None) -> list[EpisodeJob]:
+def build_jobs(args: PaperVideoSettings, models: AgentModels | None) -> list[EpisodeJob]:
     """Jobs for the selected prompts and kinds. With models=None goals are left empty (for listing)."""
     names = _split(args.prompts, PAPER_TEXT_PROMPTS, "--prompts")
     kinds = _split(args.kinds, KINDS, "--kinds")
     goals: dict[tuple[str, str], GoalPlan] = {}
     if models is not None:
         todo = [(n, k) for k in kinds for n in names
-                if not existing(args.out_dir / f"{video_name(n, k)}.mp4")]
+                if args.overwrite or not existing(args.out_dir / f"{video_name(n, k)}.mp4")]
         text_names = [n for n, k in todo if k == "text"]
         if text_names:
             embeds = text_goals([PAPER_TEXT_PROMPTS[n] for n in text_names], models.embedder, models.prior,
@@ -109,22 +129,22 @@ def _job(args, name: str, kind: str, plan: GoalPlan | None, random_weights: bool
                       video_path=args.out_dir / f"{stem}.mp4", overlay_prompt=False)
 
 
-@friendly_errors
-def run(args: argparse.Namespace) -> int:
+def run(args: PaperVideoSettings) -> int:
     setup_logging()
-    check_positive(args.steps, "--steps")
-    check_positive(args.n_worlds, "--n-worlds")
+    check_run_settings(args)  # before any model loads or world starts
+    check_output_settings(args, (*VIDEO_OUTPUT_SETTINGS, "text_cond_scale", "visual_cond_scale",
+                                 "visual_prompts_dir"))
     jobs = build_jobs(args, None)
-    if not pending_jobs(jobs):
-        print(f"all {len(jobs)} videos already exist in {args.out_dir}")
+    if not pending_jobs(jobs, redo=args.overwrite):
+        report(f"all {len(jobs)} videos already exist in {args.out_dir}")
         return 0
     models = build_models(args)
-    jobs = pending_jobs(build_jobs(args, models))
+    jobs = pending_jobs(build_jobs(args, models), redo=args.overwrite)
     return run_video_jobs(args, models, jobs, args.out_dir)
 
 
 def main(argv: list[str] | None = None) -> int:
-    return parse_and_run("python -m steve1.run.paper_videos", __doc__, add_arguments, run, argv)
+    return run_verb(PaperVideoSettings, run, argv, verb="paper-videos")
 
 
 if __name__ == "__main__":

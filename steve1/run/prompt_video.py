@@ -1,18 +1,20 @@
 """One goal -> a video with the prompt drawn on it, plus its metrics (script 2, `steve1 run-agent`).
 
-    python -m steve1.run.prompt_video --prompt "look at the sky" [--steps 1000] [--world minetest]
-    python -m steve1.run.prompt_video --visual wood            # data/visual_prompt_embeds/wood.pkl
-    python -m steve1.run.prompt_video --visual clip.mp4        # MineCLIP of the clip's last 16 frames
-    python -m steve1.run.prompt_video --unconditional
+    steve1 run-agent --prompt "look at the sky" [--steps 1000] [--world minetest]
+    steve1 run-agent --visual wood            # data/visual_prompt_embeds/wood.pkl
+    steve1 run-agent --visual clip.mp4        # MineCLIP of the clip's last 16 frames
+    steve1 run-agent --unconditional
 
 Output: `<out-dir>/'<prompt>' - Text Prompt.mp4` (the original's name; `<name> - Visual Prompt.mp4`,
 `unconditional.mp4`) and `<stem>.csv` / `<stem>.json` with the episode's metrics. An existing video is
-skipped. With --episodes N > 1 the names end in ` (episode k)`, and world seeds are --seed + k.
+skipped; a rerun of the same prompt with other settings (model, steps, ...; kept in `<name>.settings.json`)
+stops unless --overwrite.
+With --episodes N > 1 the names end in ` (episode k)`, and world seeds are --seed + k.
 """
 from __future__ import annotations
 
-import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from steve1 import paths
@@ -26,42 +28,57 @@ from steve1.agent.goals import (
     zero_goal,
 )
 from steve1.agent.models import AgentModels
+from steve1.cli_config import check, run_verb, settings_field
 from steve1.eval.video import read_video
 from steve1.run.common import (
-    add_model_arguments,
-    add_world_arguments,
+    BatchedWorldSettings,
+    ModelSettings,
     build_models,
     check_positive,
-    friendly_errors,
+    check_run_settings,
     generator,
-    parse_and_run,
     safe_file_name,
     setup_logging,
 )
 from steve1.run.episodes import EpisodeJob, GoalPlan
-from steve1.run.videos import add_video_arguments, run_video_jobs
+from steve1.run.videos import VIDEO_OUTPUT_SETTINGS, VideoSettings, check_output_settings, run_video_jobs
 
 DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "custom_text_prompt"
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    goal = parser.add_mutually_exclusive_group()
-    goal.add_argument("--prompt", "--custom_text_prompt", help="text prompt (default: 'look at the sky')")
-    goal.add_argument("--visual", help="visual prompt: a paper name (wood, ...), a .pkl embedding, or a "
-                                       "video clip (its last 16 frames are embedded with MineCLIP)")
-    goal.add_argument("--unconditional", action="store_true", help="no goal (the zero goal embedding)")
-    parser.add_argument("--cond-scale", type=float, default=None,
-                        help=f"guidance scale (default {TEXT_COND_SCALE} text, {VISUAL_COND_SCALE} visual, "
-                             "0 unconditional)")
-    parser.add_argument("--episodes", type=int, default=1, help="episodes to run (seeds --seed + k)")
-    parser.add_argument("--no-overlay", action="store_true", help="do not draw the prompt on the video")
-    add_video_arguments(parser, default_steps=1000, default_out=DEFAULT_OUT)
-    add_model_arguments(parser)
-    add_world_arguments(parser)
+@dataclass
+class PromptVideoSettings(ModelSettings, BatchedWorldSettings, VideoSettings):
+    """A video (+ metrics) of the agent following one prompt: text, visual or none."""
+
+    steps: int = settings_field(default=1000, alias=["--gameplay-length"])
+    """steps per episode"""
+    out_dir: Path = settings_field(default=DEFAULT_OUT, alias=["--save-dirpath"])
+    """where videos and results go"""
+    prompt: str | None = settings_field(default=None, alias=["--custom-text-prompt"])
+    """text prompt (default: 'look at the sky')"""
+    visual: str | None = None
+    """visual prompt: a paper name (wood, ...), a .pkl embedding, or a video clip (its last 16 frames are
+    embedded with MineCLIP)"""
+    unconditional: bool = False
+    """no goal (the zero goal embedding)"""
+    cond_scale: float | None = None
+    """guidance scale (default: 6.0 text, 7.0 visual, 0 unconditional)"""
+    episodes: int = 1
+    """episodes to run (world seeds --seed + k)"""
+    no_overlay: bool = False
+    """do not draw the prompt on the video"""
+
+    def __post_init__(self):
+        goals = [n for n, on in (("--prompt", self.prompt is not None), ("--visual", self.visual is not None),
+                                 ("--unconditional", self.unconditional)) if on]
+        check(len(goals) <= 1, f"give one goal, not {' and '.join(goals)}")
+        check_positive(self.steps, "--steps")
+        check_positive(self.episodes, "--episodes")
+        check_positive(self.n_worlds, "--n-worlds")
 
 
-def goal_of(args: argparse.Namespace, models: AgentModels) -> tuple[GoalPlan, float, str, str]:
+def goal_of(args: PromptVideoSettings, models: AgentModels) -> tuple[GoalPlan, float, str, str]:
     """(plan, cond scale, video name, agent kind) from the goal arguments."""
     if args.unconditional:
         return GoalPlan.single(zero_goal(models.goal_dim), "unconditional"), 0.0, "unconditional", \
@@ -81,16 +98,17 @@ def goal_of(args: argparse.Namespace, models: AgentModels) -> tuple[GoalPlan, fl
     return plan, TEXT_COND_SCALE, f"'{safe_file_name(prompt)}' - Text Prompt", "text"
 
 
-@friendly_errors
-def run(args: argparse.Namespace) -> int:
+def run(args: PromptVideoSettings) -> int:
     setup_logging()
-    check_positive(args.steps, "--steps")
-    check_positive(args.episodes, "--episodes")
+    check_run_settings(args)  # before any model loads or world starts
     if args.prompt is not None:
         check_prompt(args.prompt)
     models = build_models(args)
     plan, scale, name, kind = goal_of(args, models)
     scale = scale if args.cond_scale is None else args.cond_scale
+    # one folder holds the videos of many prompts: the settings are recorded per video name
+    check_output_settings(args, (*VIDEO_OUTPUT_SETTINGS, "cond_scale", "no_overlay"),
+                          record=f"{name}.settings.json")
     jobs = []
     for k in range(args.episodes):
         stem = name if args.episodes == 1 else f"{name} (episode {k})"
@@ -102,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return parse_and_run("python -m steve1.run.prompt_video", __doc__, add_arguments, run, argv)
+    return run_verb(PromptVideoSettings, run, argv, verb="run-agent")
 
 
 if __name__ == "__main__":

@@ -6,18 +6,21 @@ marks the episode as made: existing videos are skipped on the next run, as the o
 """
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.models import AgentModels
+from steve1.cli_config import settings_field
 from steve1.eval.results import write_episode_results, write_rows_csv, write_rows_json
 from steve1.run.common import DTYPES, banner, existing, generator, world_factory
 from steve1.run.episodes import EpisodeJob, EpisodeResult, EpisodeRunner, RunConfig
-from steve1.utils.cli import check_file_name
+from steve1.utils.checks import check_file_name
+from steve1.utils.run_record import RECORD_NAME, check_or_record
 
 log = logging.getLogger("steve1.run")
 EPISODES_STEM = "episodes"
@@ -27,11 +30,25 @@ def results_stem(video_path: Path) -> Path:
     return video_path.with_suffix("")
 
 
-def pending_jobs(jobs: Sequence[EpisodeJob]) -> list[EpisodeJob]:
-    """The jobs whose video does not exist yet (existing ones are skipped, as the original)."""
+# the settings that shape every video and result of a runner (recorded in the output folder, see
+# steve1.utils.run_record); which prompts or how many episodes are run is a choice of outputs, not listed
+MODEL_OUTPUT_SETTINGS = ("policy", "weights", "mineclip", "mineclip_weights", "prior_weights",
+                         "random_weights", "dtype", "seed", "world")
+VIDEO_OUTPUT_SETTINGS = ("steps", "fps", "full_res_video", *MODEL_OUTPUT_SETTINGS)
+
+
+def check_output_settings(args, names: Sequence[str], record: str = RECORD_NAME) -> bool:
+    """Record the settings `names` of `args` in `args.out_dir`/`record`, or refuse when what is there was
+    made with others (unless `args.overwrite`, which then remakes every selected output). True: resumed."""
+    return check_or_record(args.out_dir, {k: getattr(args, k) for k in names}, redo_flag="--overwrite",
+                           redo=args.overwrite, name=record)
+
+
+def pending_jobs(jobs: Sequence[EpisodeJob], redo: bool = False) -> list[EpisodeJob]:
+    """The jobs whose video does not exist yet (existing ones are skipped, as the original); all with redo."""
     todo = []
     for job in jobs:
-        if job.video_path is not None and existing(job.video_path):
+        if not redo and job.video_path is not None and existing(job.video_path):
             log.info("skipping %s: %s exists", job.key, job.video_path)
         else:
             todo.append(job)
@@ -54,10 +71,11 @@ def collect_rows(out_dir: Path) -> list[dict]:
     return rows
 
 
-def run_video_jobs(args: argparse.Namespace, models: AgentModels, jobs: Sequence[EpisodeJob],
+def run_video_jobs(args, models: AgentModels, jobs: Sequence[EpisodeJob],
                    out_dir: Path) -> int:
-    """Run the jobs (skipping made videos); returns the process exit status (1 if an episode failed)."""
-    todo = pending_jobs(jobs)
+    """Run the jobs (skipping made videos unless args.overwrite); returns the process exit status (1 if an
+    episode failed)."""
+    todo = pending_jobs(jobs, redo=args.overwrite)
     for job in todo:  # before any world starts
         if job.video_path is not None:
             check_file_name(job.video_path, f"episode {job.key[:40]!r}")
@@ -92,12 +110,17 @@ def run_video_jobs(args: argparse.Namespace, models: AgentModels, jobs: Sequence
     return 1 if failures else 0
 
 
-def add_video_arguments(parser: argparse.ArgumentParser, default_steps: int, default_out: Path) -> None:
-    g = parser.add_argument_group("episodes and videos")
-    g.add_argument("--steps", "--gameplay_length", type=int, default=default_steps,
-                   help="steps per episode (default: %(default)s)")
-    g.add_argument("--out-dir", "--save_dirpath", type=Path, default=default_out,
-                   help="where videos and results go (default: %(default)s)")
-    g.add_argument("--fps", type=float, default=30.0, help="video frame rate (original: 30)")
-    g.add_argument("--full-res-video", action="store_true",
-                   help="save the game's full frames instead of 128x128 (the original's video size)")
+@dataclass
+class VideoSettings:
+    """Episodes and their videos."""
+
+    steps: int = settings_field(default=1000, alias=["--gameplay-length"])
+    """steps per episode"""
+    out_dir: Path = settings_field(default=paths.GENERATED_VIDEOS_DIR, alias=["--save-dirpath"])
+    """where videos and results go"""
+    fps: float = 30.0
+    """video frame rate (original: 30)"""
+    full_res_video: bool = False
+    """save the game's full frames instead of 128x128 (the original's video size)"""
+    overwrite: bool = False
+    """remake the videos in --out-dir even if they exist (needed when they were made with other settings)"""

@@ -1,120 +1,117 @@
-"""Training configuration: one dataclass, loaded from `configs/train_<name>.yaml` (steve1.md §6.1, §10.1)."""
+"""Training settings: one dataclass (`steve1 train --help`), with named configs shipped in the package
+(steve1/configs/train_<name>.yaml: tiny, small, paper) or any YAML file."""
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
+from steve1.cli_config import check, packaged_config, settings_from_yaml
 
-CONFIGS_DIR = Path(__file__).resolve().parents[2] / "configs"
+CONFIG_PREFIX = "train"  # steve1/configs/train_<name>.yaml
+CONFIGS_DIR = packaged_config(CONFIG_PREFIX, "paper").parent
 
 
 @dataclass
 class TrainConfig:
+    """Fine-tune VPT into STEVE-1 (goal-conditioned behaviour cloning with hindsight relabelling)."""
+
     # model
-    policy: str = "2x"  # "2x", "tiny", or a path to a VPT .model file
+    policy: str = "2x"
+    """VPT size (1x, 2x, 3x, tiny) or a path to a VPT .model file"""
     in_weights: str | None = "data/weights/vpt/rl-from-foundation-2x.weights"
+    """weights to start from (none: random init)"""
     out_weights: str = "data/weights/steve1/trained_with_script.weights"
+    """where the trained weights go (also <stem>_best and <stem>_snapshot_<frames>)"""
     # data
     sampling: str = "neurips"
+    """the sampling (train/val episode lists) to train on: <sampling_dir>/<name>_{train,val}.txt"""
     sampling_dir: str = "data/samplings"
+    """folder of the samplings (steve1 create-sampling)"""
     data_limit: int | None = None
+    """use at most this many training episodes (default: all)"""
     val_every_nth: int = 1
+    """use every n-th validation episode"""
     num_workers: int = 4
+    """data loader worker processes"""
     T: int = 640
+    """sequence length per training sample (frames)"""
     trunc_t: int = 64
+    """truncated-BPTT chunk length; T must be a multiple of it"""
     min_btwn_goals: int = 15
+    """hindsight relabelling: fewest frames between goals"""
     max_btwn_goals: int = 200
+    """hindsight relabelling: most frames between goals"""
     p_uncond: float = 0.1
-    one_step_past_goal: bool = True  # the original's relabeling quirk (steve1.md §11.1 #8)
+    """probability of a zero (unconditional) goal, for classifier-free guidance"""
+    one_step_past_goal: bool = True
+    """the original's relabelling quirk: the goal frame is one step past the segment (see DIFFERENCES.md)"""
     # optimisation
     seed: int = 42
+    """seeds the data order, the relabelling and the initial weights"""
     batch_size: int = 12
+    """sequences per process per micro-step"""
     gradient_accumulation_steps: int = 4
+    """micro-steps per optimizer update"""
     learning_rate: float = 4e-5
+    """peak AdamW learning rate"""
     weight_decay: float = 0.039428
+    """AdamW weight decay"""
     max_grad_norm: float = 5.0
+    """gradient clipping norm"""
     n_frames: int = 100_000_000
+    """training length in frames (all processes together)"""
     warmup_frames: int = 10_000_000
-    mixed_precision: str | None = "bf16"  # None: whatever `accelerate launch` says
+    """linear learning-rate warm-up, in frames"""
+    mixed_precision: str | None = "bf16"
+    """bf16, fp16 or no (none: whatever `accelerate launch` says)"""
     # schedule of side jobs (in micro-steps unless named frames)
     log_freq: int = 100
+    """log the training loss every this many micro-steps"""
     save_freq: int = 1000
-    val_freq: int = 1000
+    """write a resume checkpoint every this many micro-steps"""
+    val_freq: int | None = 1000
+    """validate (and keep the best weights) every this many micro-steps (none: never validate)"""
     val_freq_begin: int = 100
+    """the validation interval during the first --val-freq-switch-steps micro-steps"""
     val_freq_switch_steps: int = 500
-    snapshot_every_n_frames: int = 50_000_000
+    """micro-steps with the --val-freq-begin interval"""
+    snapshot_every_n_frames: int | None = 50_000_000
+    """save a weights snapshot every this many frames (none: no snapshots)"""
     checkpoint_dir: str = "data/training_checkpoint"
+    """where resume checkpoints go"""
     keep_checkpoints: int = 2
-    resume: bool = True  # continue from checkpoint_dir/latest when present
+    """resume checkpoints kept (older ones are deleted)"""
+    resume: bool = True
+    """continue from <checkpoint_dir>/latest when present (false: refuse to start over an existing one)"""
     # logging
     wandb: bool = False
+    """log to Weights & Biases"""
     wandb_project: str = "steve1_finetune"
+    """the W&B project"""
     progress_bar: bool = True
-    extra: dict = field(default_factory=dict)
+    """show a progress bar"""
+
+    def __post_init__(self):
+        self.validate()
 
     def validate(self) -> None:
-        if self.T % self.trunc_t != 0:
-            raise ValueError(f"T={self.T} must be a multiple of trunc_t={self.trunc_t} (the chunk length)")
+        check(self.T % self.trunc_t == 0,
+              f"T={self.T} must be a multiple of trunc_t={self.trunc_t} (the chunk length)")
         for name in ("T", "trunc_t", "batch_size", "gradient_accumulation_steps", "n_frames", "log_freq",
                      "save_freq", "val_freq", "val_freq_begin", "snapshot_every_n_frames",
-                     "keep_checkpoints"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if self.warmup_frames < 0 or self.num_workers < 0:
-            raise ValueError("warmup_frames and num_workers must be >= 0")
+                     "keep_checkpoints", "val_every_nth"):
+            value = getattr(self, name)
+            check(value is None or value > 0, f"{name} must be > 0, got {value}")
+        check(self.warmup_frames >= 0 and self.num_workers >= 0,
+              "warmup_frames and num_workers must be >= 0")
+        check(self.mixed_precision in (None, "no", "bf16", "fp16"),
+              f"mixed_precision must be bf16, fp16, no or none, got {self.mixed_precision!r}")
 
     @property
     def chunks_per_sequence(self) -> int:
         return self.T // self.trunc_t
 
 
-def _coerce(name: str, hint: str, value):
-    """YAML/CLI value -> the field's type (YAML 1.1 reads `1e-4` as a string; `none` means None)."""
-    if value is None or (isinstance(value, str) and value.lower() in ("none", "null") and "None" in hint):
-        return None
-    try:
-        if hint.startswith("bool"):
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0", "yes", "no"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1", "yes")
-            return bool(value)
-        if hint.startswith("int"):
-            if isinstance(value, float) and not value.is_integer():
-                raise ValueError(value)
-            return int(float(value)) if isinstance(value, str) else int(value)
-        if hint.startswith("float"):
-            return float(value)
-        if hint.startswith("str"):
-            return str(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"training config {name}={value!r} is not a valid {hint}") from None
-    return value
-
-
 def load_config(name_or_path: str | Path, **overrides) -> TrainConfig:
-    """`tiny` / `small` / `paper` (configs/train_<name>.yaml) or a YAML path; `overrides` win."""
-    path = Path(name_or_path)
-    if not path.suffix:
-        path = CONFIGS_DIR / f"train_{name_or_path}.yaml"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"training config {path} not found (names: tiny, small, paper, or a .yaml path)"
-        )
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ValueError(f"training config {path} is not valid YAML ({' '.join(str(e).split())})") from None
-    if not isinstance(values, dict):
-        raise ValueError(f"training config {path} holds a {type(values).__name__}, expected key: value lines")
-    values.update(overrides)
-    known = {f.name for f in dataclasses.fields(TrainConfig)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise ValueError(f"unknown training config keys in {path}: {unknown}; known keys: {sorted(known)}")
-    hints = {f.name: str(f.type) for f in dataclasses.fields(TrainConfig)}
-    cfg = TrainConfig(**{k: _coerce(k, hints[k], v) for k, v in values.items()})
-    cfg.validate()
-    return cfg
+    """`tiny` / `small` / `paper` (steve1/configs/train_<name>.yaml) or a YAML path; `overrides` win."""
+    return settings_from_yaml(TrainConfig, name_or_path, prefix=CONFIG_PREFIX, **overrides)

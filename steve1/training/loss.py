@@ -1,4 +1,4 @@
-"""The behavioural-cloning loss of one chunk (steve1.md §6.3)."""
+"""The behavioural-cloning loss of one chunk."""
 from __future__ import annotations
 
 import torch

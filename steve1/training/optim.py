@@ -1,4 +1,4 @@
-"""AdamW with the original's two parameter groups (steve1.md §6.2 step 8)."""
+"""AdamW with the original's two parameter groups."""
 from __future__ import annotations
 
 import inspect

@@ -1,4 +1,4 @@
-"""Learning rate as a function of frames processed (steve1.md §6.4): linear warm-up, then cosine to zero at
+"""Learning rate as a function of frames processed: linear warm-up, then cosine to zero at
 `cosine_end_factor` (1.1) times the frame budget; training stops at the budget, so the last LR is ~2.45% of
 the maximum, as in the original."""
 from __future__ import annotations

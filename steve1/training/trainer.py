@@ -1,11 +1,11 @@
-"""Goal-conditioned fine-tuning of the VPT policy (steve1.md §6), on one GPU, many GPUs or many nodes through
+"""Goal-conditioned fine-tuning of the VPT policy, on one GPU, many GPUs or many nodes through
 `accelerate`.
 
 One *micro-step* is one chunk of `trunc_t` steps of a batch of `T`-step sequences; the recurrent state is
 carried (detached) from chunk to chunk, and each sequence starts with `first=True`. An optimizer update
 happens every `gradient_accumulation_steps` micro-steps.
 
-Differences from the original, all fixes of steve1.md §11:
+Differences from the original, all fixes (see DIFFERENCES.md):
 - gradients really accumulate over `gradient_accumulation_steps` chunks (the original zeroed them inside the
   accumulation block, so only one chunk in four counted); clipping runs on the accumulated gradient only;
 - resuming continues exactly: data position, optimizer, LR schedule, RNG states, the carried recurrent state
@@ -158,7 +158,7 @@ class Trainer:
         self.frames_per_step = cfg.trunc_t * cfg.batch_size * n_proc
         self.n_steps = 0
         self.best_val_loss = math.inf
-        self.next_snapshot_frames = cfg.snapshot_every_n_frames
+        self.next_snapshot_frames = cfg.snapshot_every_n_frames or math.inf  # None: no snapshots
         self.state: Any = None  # carried recurrent state
         self.train_losses: list[float] = []
         self.val_losses: list[tuple[int, float]] = []
@@ -322,7 +322,7 @@ class Trainer:
         if n % cfg.log_freq == 0:
             self._log(bar)
         val_freq = cfg.val_freq_begin if n - 1 < cfg.val_freq_switch_steps else cfg.val_freq
-        if (n - 1) % val_freq == 0:
+        if cfg.val_freq is not None and (n - 1) % val_freq == 0:  # val_freq None: no validation
             self.validate_and_keep_best()
         if self.frames >= self.next_snapshot_frames:
             if self.acc.is_main_process:
@@ -445,7 +445,8 @@ class Trainer:
             p.grad = None if g is None else g.to(device=p.device, dtype=p.dtype)
         ckpt.set_rng_states(trainer_state["rng"])
         if self.acc.is_main_process:
-            print(f"resumed from {path} at micro-step {self.n_steps} ({self.frames} frames)")
+            logging.getLogger("steve1.train").info("resumed from %s at micro-step %d (%d frames)", path,
+                                                   self.n_steps, self.frames)
 
     def _init_wandb(self) -> None:
         id_file = self.checkpoint_dir / "wandb_id.txt"

@@ -74,7 +74,7 @@ class PolicyConfig(NetSizes):
             raise ValueError(f"img_shape must be (128, 128, 3), got {self.img_shape}")
 
 
-# Values from the VPT `.model` files (vpt-mineclip.md §A.1). Only these differ between sizes.
+# Values from the VPT `.model` files. Only these differ between sizes.
 POLICY_SIZES: dict[str, PolicyConfig] = {
     "1x": PolicyConfig(hidsize=1024, impala_width=4, attention_heads=8),
     "2x": PolicyConfig(hidsize=2048, impala_width=8, attention_heads=16),

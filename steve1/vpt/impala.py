@@ -1,7 +1,7 @@
 """VPT's IMPALA CNN: 128x128x3 uint8-scaled frames -> 256 features per frame (plus the 256 -> hidsize linear).
 
 Module names follow VPT (`stacks.{i}.firstconv`, `stacks.{i}.n`, `stacks.{i}.blocks.{j}.conv{0,1}`, `dense`).
-Quirks kept (vpt-mineclip.md §A.2, §A.4, §A.11): stack 0's first conv has a bias and no norm, every other conv
+Quirks kept: stack 0's first conv has a bias and no norm, every other conv
 has a GroupNorm(1, C) pre-norm and no bias; the 16x16 map is flattened in (C, H, W) order.
 """
 from __future__ import annotations

@@ -207,7 +207,7 @@ def action_log_prob(out: PolicyOutput, camera: torch.Tensor, buttons: torch.Tens
 
 
 def behaviour_cloning_loss(out: PolicyOutput, camera: torch.Tensor, buttons: torch.Tensor) -> torch.Tensor:
-    """STEVE-1's loss: minus the mean over sequences of the action log-prob summed over T (steve1.md §6.3)."""
+    """STEVE-1's loss: minus the mean over sequences of the action log-prob summed over T."""
     return -action_log_prob(out, camera, buttons).sum(dim=1).mean()
 
 

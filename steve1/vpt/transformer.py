@@ -9,7 +9,7 @@ Hidden state, one entry per layer: `(state_mask, (K, V))`
   state_mask: bool (B, 1, maxlen), which cache rows hold real frames; None for a fresh state (nothing valid)
   K, V:       (B, maxlen, hidsize) cached projected keys / values (zeros in a fresh state)
 
-Reference quirks kept (vpt-mineclip.md §A.5, §A.11):
+Reference quirks kept:
   * the attention sub-layer's skip connection carries LayerNorm(x), not x (y = LN(x) + attn(LN(x)));
   * `first` is honoured only at step 0 of a call (a `first` later in the call is ignored) unless the caller
     passes `honour_every_first=True`, an opt-in extension that resets memory at every flagged step.

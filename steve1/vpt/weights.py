@@ -61,7 +61,10 @@ def _mismatch_hint(found: StateDictMismatch, n_expected: int) -> str:
         hints.append("no key matches: wrong file, or keys carry an unknown prefix?")
     if found.unexpected and all(k.startswith(GOAL_LAYER_PREFIX) for k in found.unexpected):
         hints.append("the unexpected keys are a STEVE-1 goal layer: build the policy with goal_dim=512")
-    if found.wrong_shape:
+    if found.wrong_shape and all(k.startswith(GOAL_LAYER_PREFIX) for k in found.wrong_shape):
+        hints.append("only the goal layer's shape differs: the weights were trained for another goal "
+                     "embedding size (another MineCLIP, e.g. --mineclip tiny vs the released attn)")
+    elif found.wrong_shape:
         hints.append("shapes differ: weights of a different policy size (1x/2x/3x?)")
     return "; ".join(hints)
 

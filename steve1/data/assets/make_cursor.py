@@ -13,6 +13,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from steve1.cli_config import report
+
 CURSOR_PATH = Path(__file__).with_name("mouse_cursor_white_16x16.png")
 
 # The classic arrow pointer: '#' black outline, 'o' white fill, '.' transparent (16 rows x 16 columns).
@@ -48,7 +50,7 @@ def draw_cursor() -> np.ndarray:
 def main() -> None:
     if not cv2.imwrite(str(CURSOR_PATH), draw_cursor()):
         raise OSError(f"could not write {CURSOR_PATH}")
-    print(f"wrote {CURSOR_PATH}")
+    report(f"wrote {CURSOR_PATH}")
 
 
 if __name__ == "__main__":

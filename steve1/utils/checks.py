@@ -1,78 +1,14 @@
-"""What every verb's `main(argv)` shares: one-line errors with exit status 2, argument checks, output checks.
+"""Checks of a verb's settings and outputs, run before any world starts, any epoch runs or anything is
+written.
 
-`run_verb` parses the arguments and runs the verb; an expected user error (bad value, missing or unreadable
-file, unwritable output, refused pickle) ends it with `error: <message>` on one line of stderr and status 2,
-Ctrl-C with `interrupted` and status 130. Set STEVE1_TRACEBACK=1 to see the traceback instead.
-
-The `check_*` functions raise `ValueError` with a one-line message; verbs call them on their arguments
-before any world starts, any epoch runs or anything is written.
+Each `check_*` raises `ValueError` with a one-line message, which `steve1.cli_config.run_verb` reports as one
+line with exit status 2.
 """
 from __future__ import annotations
 
-import argparse
 import math
-import os
-import pickle
-import sys
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-EXIT_USAGE = 2  # bad arguments or input (argparse uses 2 as well)
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
-TRACEBACK_ENV = "STEVE1_TRACEBACK"
-
-# What a user can cause with bad arguments or files. The project's own errors derive from these
-# (EpisodeError, GoalError, PriorDataError, ... are ValueErrors; MissingWeightsError, DownloadError OSErrors).
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, OSError, ImportError, pickle.UnpicklingError,
-                                                 EOFError)
-
-
-class OneLineArgumentParser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line (`prog: error: ... (see --help)`), exit status 2."""
-
-    def error(self, message: str):
-        print(f"{self.prog}: error: {one_line(message)} (see --help)", file=sys.stderr)
-        sys.exit(EXIT_USAGE)
-
-
-def one_line(text: Any) -> str:
-    return " ".join(str(text).split())
-
-
-def report_errors(run: Callable[..., int | None], *args: Any) -> int:
-    """`run(*args)` as an exit status: its own, 2 with a one-line message for a user error, 130 on Ctrl-C."""
-    try:
-        return int(run(*args) or 0)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except USER_ERRORS as err:
-        if os.environ.get(TRACEBACK_ENV):
-            raise
-        print(f"error: {one_line(err) or type(err).__name__}", file=sys.stderr)
-        return EXIT_USAGE
-
-
-def run_verb(
-    prog: str, doc: str | None, add_arguments: Callable[[argparse.ArgumentParser], Any],
-    run: Callable[[argparse.Namespace], int | None], argv: list[str] | None,
-    check: Callable[[argparse.Namespace], None] | None = None,
-) -> int:
-    """A verb's `main`: build its parser, parse `argv`, `check(args)`, then `run(args)`, errors reported."""
-    parser = OneLineArgumentParser(prog=prog, description=doc,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-
-    def checked_run(a: argparse.Namespace) -> int | None:
-        if check is not None:
-            check(a)
-        return run(a)
-
-    return report_errors(checked_run, args)
-
 
 # ---------------------------------------------------------------------------------------------- checks
 
