@@ -42,12 +42,18 @@ S = TypeVar("S")
 CONFIG_FLAG = "--config"
 PACKAGED_CONFIGS = "steve1.configs"  # named configs: steve1/configs/<prefix>_<name>.yaml
 EXIT_USAGE = 2  # a user mistake: bad argument, missing input, failed check
+EXIT_NOTHING_PRODUCED = 1  # the verb ran, but no input gave an output
 EXIT_INTERRUPTED = 130  # Ctrl-C, as a shell reports SIGINT
 TRACEBACK_ENV = "STEVE1_TRACEBACK"  # set to 1 to see the traceback of a user error instead of one line
 
 
 class UsageError(ValueError):
     """A mistake of the user's (a bad value, a missing input): reported as one line, exit status 2."""
+
+
+class NothingProduced(RuntimeError):
+    """The verb ran but every input failed (all videos unreadable, every episode corrupt): reported as one
+    line, exit status 1."""
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
@@ -217,6 +223,9 @@ def run_verb(cls: type[S], run: Callable[[S], int | None], argv: Sequence[str] |
         except SystemExit as done:  # --help (0) or a malformed flag (2, message printed)
             return int(done.code or 0)
         return int(run(settings) or 0)
+    except NothingProduced as err:
+        report_error(verb, err)
+        return EXIT_NOTHING_PRODUCED
     except errors as err:
         if os.environ.get(TRACEBACK_ENV):
             raise

@@ -81,12 +81,13 @@ def test_finished_prior_is_not_retrained_unless_asked(tmp_path, capsys):
     out = Path(cfg.output_path)
     stamp = out.stat().st_mtime_ns
     again = train_prior(cfg)
-    assert again.get("already_done") and out.stat().st_mtime_ns == stamp
-    assert again["best_val"] == pytest.approx(first["best_val"])
-    assert "--restart" in capsys.readouterr().err
+    assert again is None and out.stat().st_mtime_ns == stamp  # already trained with these settings: kept
+    assert first["best_val"] > 0
     import dataclasses
 
-    redone = train_prior(dataclasses.replace(cfg, restart=True))
-    assert not redone.get("already_done") and out.stat().st_mtime_ns != stamp
-    changed = train_prior(dataclasses.replace(cfg, n_epochs=2))  # other settings: trains
-    assert not changed.get("already_done") and len(changed["history"]) == 2
+    redone = train_prior(dataclasses.replace(cfg, overwrite=True))
+    assert redone is not None and out.stat().st_mtime_ns != stamp
+    with pytest.raises(ValueError, match="--overwrite"):  # other settings: refused, never silently reused
+        train_prior(dataclasses.replace(cfg, n_epochs=2))
+    changed = train_prior(dataclasses.replace(cfg, n_epochs=2, overwrite=True))
+    assert len(changed["history"]) == 2

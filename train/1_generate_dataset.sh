@@ -11,14 +11,13 @@
 #   WORKER_ID), and ~2100 mixed-agent episodes of up to 7200 steps in MineRL (the paper used 38.94M
 #   contractor + 14.96M generated frames).
 #
-# Environment knobs (defaults in brackets):
+# Environment knobs (defaults in brackets); every setting else is a flag of the verbs (see their --help):
 #   VERSIONS ["8.x 9.x 10.x"]  NUM_EPISODES [5]  WORKER_ID [0]  NUM_WORKERS [unset: original block split]
 #   INDEX_URL [unset: the released index of each version; a http(s):// or file:// URL of a mirror's index]
-#   CONTRACTOR_ARGS [extra flags for `steve1 convert-contractor`, e.g. "--exact-camera --retries 10"]
 #   EXACT_CAMERA [0: whole degrees as the original; 1: exact camera degrees]
-#   MINECLIP_CONFIG [attn]  (tiny = random tiny MineCLIP, for smoke tests only)
-#   WORLD [minetest]  NUM_WORLDS [1]  AGENT1 / AGENT2 [vpt:data/weights/vpt/2x.model:...rl-from-foundation-2x.weights]
-#   MIXED_EPISODES [2]  MAX_TIMESTEPS [1200]  MIN_TIMESTEPS [200]
+#   MINECLIP_CONFIG [attn]  (tiny = random tiny MineCLIP, for smoke tests only; or a MineCLIP of ours)
+#   CONTRACTOR_ARGS / GENERATE_ARGS [extra flags for `steve1 convert-contractor` / `steve1 gen-mixed-agents`,
+#     e.g. GENERATE_ARGS="--world minetest --fast --num-worlds 4 --skills chop_tree+dig_dirt+explore"]
 #   SKIP_CONTRACTOR / SKIP_MIXED [0]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,25 +27,15 @@ if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
     exit 0
 fi
 
-VPT_AGENT="vpt:data/weights/vpt/2x.model:data/weights/vpt/rl-from-foundation-2x.weights"
-if [[ "${PAPER:-0}" == "1" ]]; then
-    : "${CONTRACTOR_CONFIG:=paper}" "${WORLD:=minerl}" "${MIXED_EPISODES:=2100}"
-    : "${MAX_TIMESTEPS:=7200}" "${MIN_TIMESTEPS:=1000}"
-fi
+CONFIG=default
+[[ "${PAPER:-0}" == "1" ]] && CONFIG=paper  # steve1/configs/{convert,generate}_paper.yaml
 VERSIONS="${VERSIONS:-8.x 9.x 10.x}"
 WORKER_ID="${WORKER_ID:-0}"
 MINECLIP_CONFIG="${MINECLIP_CONFIG:-attn}"
-WORLD="${WORLD:-minetest}"
-NUM_WORLDS="${NUM_WORLDS:-1}"
-AGENT1="${AGENT1:-$VPT_AGENT}"
-AGENT2="${AGENT2:-$VPT_AGENT}"
-MIXED_EPISODES="${MIXED_EPISODES:-2}"
-MAX_TIMESTEPS="${MAX_TIMESTEPS:-1200}"
-MIN_TIMESTEPS="${MIN_TIMESTEPS:-200}"
 
 if [[ "${SKIP_CONTRACTOR:-0}" != "1" ]]; then
     # the script's defaults (5 episodes per version, as the original) or a shipped config
-    extra=(--config "${CONTRACTOR_CONFIG:-default}")
+    extra=(--config "$CONFIG")
     [[ -n "${NUM_EPISODES:-}" ]] && extra+=(--num-episodes "$NUM_EPISODES")
     [[ -n "${NUM_WORKERS:-}" ]] && extra+=(--num-workers "$NUM_WORKERS")
     [[ -n "${INDEX_URL:-}" ]] && extra+=(--index-url "$INDEX_URL")
@@ -62,17 +51,6 @@ if [[ "${SKIP_CONTRACTOR:-0}" != "1" ]]; then
 fi
 
 if [[ "${SKIP_MIXED:-0}" != "1" ]]; then
-    python -m steve1.data.gen_mixed_agents \
-        --output_dir data/dataset_mixed_agents/ \
-        --world "$WORLD" \
-        --num_worlds "$NUM_WORLDS" \
-        --agent1 "$AGENT1" \
-        --agent2 "$AGENT2" \
-        --max_timesteps "$MAX_TIMESTEPS" \
-        --min_timesteps "$MIN_TIMESTEPS" \
-        --switch_agent_prob 0.001 \
-        --perform_spin_prob 0.00133 \
-        --batch_size 4 \
-        --num_episodes "$MIXED_EPISODES" \
-        --mineclip_config "$MINECLIP_CONFIG"
+    # shellcheck disable=SC2086
+    python -m steve1.cli gen-mixed-agents --config "$CONFIG" --mineclip "$MINECLIP_CONFIG" ${GENERATE_ARGS:-}
 fi

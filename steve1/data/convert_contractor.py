@@ -27,7 +27,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from steve1.cli_config import UsageError, check, report, run_verb, settings_field
+from steve1.cli_config import NothingProduced, UsageError, check, report, run_verb, settings_field
 from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, convert_steps, read_jsonl
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
@@ -44,7 +44,7 @@ from steve1.data.episode import FRAME_SIZE, EpisodeWriter, find_episode, remove_
 from steve1.data.episode_names import CONTRACTOR_NAME_SEP, contractor_episode_name, contractor_key
 from steve1.utils.checks import check_writable_dir
 from steve1.utils.frames import resize_linear
-from steve1.utils.run_record import DATASET_RECORD, check_or_record
+from steve1.utils.run_record import DATASET_RECORD, check_or_record, discard_new_record
 
 log = logging.getLogger("steve1.data")
 
@@ -322,10 +322,10 @@ def run(args: ConvertSettings) -> int:
     episode could be converted (all corrupt, missing, too short or skipped before: nothing was produced)."""
     check_writable_dir(args.output_dir, "--output-dir")
     check_writable_dir(args.cache_dir, "--cache-dir")
-    check_or_record(args.output_dir, {k: getattr(args, k) for k in OUTPUT_SETTINGS}, redo_flag=None,
-                    name=DATASET_RECORD)
     embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
                             args.mineclip_dtype)
+    settings = {k: getattr(args, k) for k in OUTPUT_SETTINGS}  # checked once MineCLIP loaded
+    was_there = check_or_record(args.output_dir, settings, redo_flag=None, name=DATASET_RECORD)
     try:
         stats = convert_contractor(
             args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
@@ -336,10 +336,11 @@ def run(args: ConvertSettings) -> int:
         raise UsageError(str(err)) from None
     report(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))
     tried = stats.corrupt + stats.missing + stats.download_failed + stats.too_short + stats.skipped_before
-    if tried and stats.converted + stats.already_done == 0:
-        log.error("none of the %d episode(s) could be converted (see the messages above; episodes skipped "
-                  "before are retried with --retry-skipped)", tried)
-        return 1
+    if stats.converted + stats.already_done == 0:
+        discard_new_record(args.output_dir, was_there, DATASET_RECORD)
+        if tried:
+            raise NothingProduced(f"none of the {tried} episode(s) could be converted (see the messages "
+                                  f"above; episodes skipped before are retried with --retry-skipped)")
     return 0
 
 

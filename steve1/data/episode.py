@@ -32,6 +32,7 @@ from typing import Any, Iterable, Sequence
 import cv2
 import numpy as np
 
+from steve1.utils.atomic import process_alive
 from steve1.utils.safe_pickle import safe_load
 from steve1.vpt.config import MINECLIP_DIM
 
@@ -393,16 +394,6 @@ def remove_partials(dataset_dir: str | os.PathLike, key: str | None = None) -> i
     return n
 
 
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def remove_stale_partials(dataset_dir: str | os.PathLike) -> int:
     """Delete partial episodes whose writer (on this host) is no longer running; returns how many.
 
@@ -419,7 +410,7 @@ def remove_stale_partials(dataset_dir: str | os.PathLike) -> int:
             owner = json.loads((p / OWNER_FILE).read_text())
         except (OSError, ValueError):
             owner = {"host": host, "pid": -1}  # killed before the owner file was written
-        if owner.get("host") == host and not _process_alive(int(owner.get("pid", -1))):
+        if owner.get("host") == host and not process_alive(int(owner.get("pid", -1))):
             shutil.rmtree(p, ignore_errors=True)
             n += 1
     return n

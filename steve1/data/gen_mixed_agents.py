@@ -46,7 +46,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from steve1.cli_config import EXIT_INTERRUPTED, UsageError, check, run_verb, settings_field
+from steve1.cli_config import EXIT_INTERRUPTED, UsageError, check, report, run_verb, settings_field
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, acting_name, make_agent, skill_names, skills_module
 from steve1.data.embedding import (
     CHUNK_FRAMES,
@@ -602,15 +602,15 @@ def run(s: GenerateSettings) -> int:
     )
     stats = gen.run(s.num_episodes)
     failed = f", failed {len(stats.failed)} after {s.max_retries} retries" if stats.failed else ""
-    print(f"saved {len(stats.saved)} episodes ({stats.frames} frames), discarded {stats.discarded}, "
-          f"{stats.already_done} already there{failed} (run seed {gen.seed})")
+    report(f"saved {len(stats.saved)} episodes ({stats.frames} frames), discarded {stats.discarded}, "
+           f"{stats.already_done} already there{failed} (run seed {gen.seed})")
     if stats.interrupted:
         return EXIT_INTERRUPTED
     return 1 if stats.failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_verb(GenerateSettings, run, argv, verb="gen-mixed-agents")
+    return run_verb(GenerateSettings, run, argv, verb="gen-mixed-agents", config_prefix="generate")
 
 
 if __name__ == "__main__":

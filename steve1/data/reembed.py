@@ -21,7 +21,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from steve1 import paths
-from steve1.cli_config import UsageError, check, run_verb
+from steve1.cli_config import UsageError, check, report, run_verb
 from steve1.data.episode import EMBEDS_FILE, PICKLE_PROTOCOL, Episode, list_episode_dirs
 from steve1.utils.atomic import atomic_write_bytes, atomic_write_text
 
@@ -117,7 +117,7 @@ def reembed(s: EmbedSettings) -> dict:
 
 def run(s: EmbedSettings) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    print(json.dumps(reembed(s)))
+    report(json.dumps(reembed(s)))
     return 0
 
 

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 
 from steve1 import paths
-from steve1.cli_config import UsageError, check, report, run_verb, settings_field
+from steve1.cli_config import NothingProduced, UsageError, check, report, run_verb, settings_field
 from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
 from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
 from steve1.idm.actions import idm_to_env
@@ -46,7 +46,7 @@ from steve1.idm.windows import DEFAULT_POLICY, PredictFn, StreamingLabeller, Win
 from steve1.utils import video as video_io
 from steve1.utils.checks import check_float, check_writable_dir
 from steve1.utils.frames import resize_linear
-from steve1.utils.run_record import DATASET_RECORD, check_or_record
+from steve1.utils.run_record import DATASET_RECORD, check_or_record, discard_new_record
 from steve1.utils.video import VideoError, keep_frame  # noqa: F401  (keep_frame: re-exported)
 
 logger = logging.getLogger("steve1.idm")
@@ -327,8 +327,6 @@ def run(args: LabelSettings) -> int:
     if not list_videos(Path(args.video_dir)):
         raise UsageError(f"--video-dir {args.video_dir} holds no video file")
     check_writable_dir(args.output_dir, "--output-dir")
-    check_or_record(args.output_dir, {k: getattr(args, k) for k in OUTPUT_SETTINGS}, redo_flag=None,
-                    name=DATASET_RECORD)
     policy = WindowPolicy(args.window, args.stride)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -338,6 +336,8 @@ def run(args: LabelSettings) -> int:
         torch.manual_seed(0)
     model = load_idm(args.idm_model, weights, device=args.device, dtype=getattr(torch, args.dtype))
     embed_fn = make_embed_fn(args.mineclip_config, args.mineclip_weights, args.device)
+    settings = {k: getattr(args, k) for k in OUTPUT_SETTINGS}  # checked once the models loaded
+    was_there = check_or_record(args.output_dir, settings, redo_flag=None, name=DATASET_RECORD)
     stats = label_videos(
         args.video_dir,
         args.output_dir,
@@ -358,9 +358,11 @@ def run(args: LabelSettings) -> int:
     )
     report(json.dumps({"worker_id": args.worker_id, **dataclasses.asdict(stats),
                        "frames_per_s": round(stats.frames_per_s, 2)}))
-    if stats.failed and stats.labelled + stats.already_done == 0:
-        logger.error("none of the %d video(s) could be labelled (see the messages above)", stats.failed)
-        return 1
+    if stats.labelled + stats.already_done == 0:
+        discard_new_record(args.output_dir, was_there, DATASET_RECORD)
+        if stats.failed:
+            raise NothingProduced(f"none of the {stats.failed} video(s) could be labelled (see the messages "
+                                  f"above)")
     return 0
 
 

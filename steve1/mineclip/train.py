@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from steve1 import paths
-from steve1.cli_config import UsageError, check, run_verb
+from steve1.cli_config import UsageError, check, report, run_verb
 from steve1.data.captions import CLIP_FRAMES, LABEL_STRIDE, label_clips, sample_phrasing
 from steve1.data.episode import FRAMES_FILE, Episode, list_episode_dirs
 from steve1.mineclip.checkpoint import save_mineclip
@@ -341,8 +341,8 @@ def run(s: TrainMineClipSettings) -> int:
     summary = train_mineclip(s)
     k = max(1, len(summary["losses"]) // 10)
     first, last = np.mean(summary["losses"][:k]), np.mean(summary["losses"][-k:])
-    print(json.dumps({"out": summary["out"], "steps": summary["steps"], "first_loss": round(float(first), 4),
-                      "last_loss": round(float(last), 4)}))
+    report(json.dumps({"out": summary["out"], "steps": summary["steps"], "first_loss": round(float(first), 4),
+                       "last_loss": round(float(last), 4)}))
     return 0
 
 

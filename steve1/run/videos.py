@@ -75,10 +75,10 @@ def run_video_jobs(args, models: AgentModels, jobs: Sequence[EpisodeJob],
                    out_dir: Path) -> int:
     """Run the jobs (skipping made videos unless args.overwrite); returns the process exit status (1 if an
     episode failed)."""
-    todo = pending_jobs(jobs, redo=args.overwrite)
-    for job in todo:  # before any world starts
+    for job in jobs:  # before any world starts
         if job.video_path is not None:
             check_file_name(job.video_path, f"episode {job.key[:40]!r}")
+    todo = pending_jobs(jobs, redo=args.overwrite)
     failures: list[tuple[str, str]] = []
     if todo:
         n_worlds = max(1, min(args.n_worlds, len(todo)))

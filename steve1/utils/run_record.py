@@ -77,3 +77,10 @@ def check_or_record(out_dir: str | Path, settings: Mapping, redo_flag: str | Non
     atomic_write_text(out_dir / name, json.dumps(_plain(settings), indent=1, sort_keys=True) + "\n")
     log.debug("recorded the settings of %s", out_dir)
     return False
+
+
+def discard_new_record(out_dir: str | Path, was_there: bool, name: str = RECORD_NAME) -> None:
+    """Remove the record `check_or_record` just wrote (`was_there` is what it returned) when the job
+    produced nothing, so that a failed first run leaves the output folder as it found it."""
+    if not was_there:
+        (Path(out_dir) / name).unlink(missing_ok=True)

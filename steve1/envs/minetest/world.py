@@ -15,6 +15,7 @@ has the opposite sign of Minecraft's); the hotbar has 8 slots in Minetest Game (
 """
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -392,7 +393,8 @@ class MinetestWorld(World):
         pitch, yaw = _minerl_angles(state)
         inventory, other = fixed_inventory(to_minerl_inventory(state.get("inv") or {}))
         obs = make_observation(pov, inventory, state.get("pos", (0, 0, 0)), pitch, yaw, state.get("hp", 0.0))
-        senses = {k: v for k, v in (state.get("senses") or {}).items() if k != "_"}
+        # a copy: the state of one report is read again until the next, and infos must not share objects
+        senses = {k: copy.deepcopy(v) for k, v in (state.get("senses") or {}).items() if k != "_"}
         senses["in_water"] = bool(state.get("in_water", False))
         return obs, {"senses": senses, "other_items": other}
 
