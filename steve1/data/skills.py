@@ -30,10 +30,9 @@ from typing import Sequence
 import numpy as np
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, RandomAgent
+from steve1.data.states import SENSES_KEY  # noqa: F401 - where act() finds the world's senses; re-exported
 from steve1.envs.items import LOG_ITEMS, MINETEST_TO_MINERL
 from steve1.spaces import CAMERA_KEY
-
-SENSES_KEY = "senses"
 
 # ----------------------------------------------------------------- parameters (named once)
 MAX_TURN_DEG = 15.0  # largest camera change per step (a quick but visible human turn)
