@@ -27,6 +27,11 @@ VERBS: dict[str, tuple[str, str]] = {
 }
 
 
+def say(message: str, error: bool = False) -> None:
+    """What a verb tells its user directly: its final report (stdout) or its one-line error (stderr)."""
+    print(message, file=sys.stderr if error else sys.stdout)
+
+
 def _usage() -> str:
     from steve1 import __version__
 

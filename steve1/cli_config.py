@@ -36,6 +36,8 @@ import yaml
 from simple_parsing import ArgumentParser, DashVariant
 from simple_parsing import field as settings_field  # noqa: F401 - re-exported: field(alias=[...])
 
+from steve1.cli import say
+
 log = logging.getLogger("steve1")
 
 S = TypeVar("S")
@@ -209,7 +211,7 @@ def report_error(verb: str, err: BaseException) -> int:
     """Print a user mistake as one line; the exit status for it."""
     lines = [ln.strip() for ln in str(err).strip().splitlines() if ln.strip()]
     message = " ".join(lines) if lines else type(err).__name__  # a multi-line message, joined into one
-    print(f"steve1 {verb}: error: {message}", file=sys.stderr)
+    say(f"steve1 {verb}: error: {message}", error=True)
     return EXIT_USAGE
 
 
@@ -231,7 +233,7 @@ def run_verb(cls: type[S], run: Callable[[S], int | None], argv: Sequence[str] |
             raise
         return report_error(verb, err)
     except KeyboardInterrupt:
-        print(f"steve1 {verb}: interrupted", file=sys.stderr)
+        say(f"steve1 {verb}: interrupted", error=True)
         return EXIT_INTERRUPTED
 
 
@@ -243,4 +245,4 @@ def check(condition: bool, message: str) -> None:
 
 def report(message: str) -> None:
     """A verb's final one-line report on stdout (everything else a verb says goes through logging)."""
-    print(message)
+    say(message)
