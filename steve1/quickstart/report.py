@@ -53,8 +53,6 @@ def warnings(results: Mapping[str, Mapping], settings) -> list[str]:
         n = results.get(stage, {}).get("agents" if stage == "generate" else "note", "")
         if n:
             notes.append(f"{stage}: {n}")
-    if settings.world == "minetest":
-        notes.append("labels: Minetest does not report water, so 'go swimming' never occurs here")
     return notes
 
 

@@ -1,22 +1,14 @@
-"""Clip auto-labelling rules on scripted state sequences, and the data.pkl they produce."""
+"""Clip captions (canonical labels) on scripted state sequences, per-step states, and the data.pkl they
+produce."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
+from steve1.data.captions import EXPLORE, SKY, SWIM, build_prior_pairs, label_clips
 from steve1.data.episode import Episode, EpisodeWriter
+from steve1.data.states import StatesError, read_states, state_of, write_states
 from steve1.prior.data import load_prior_data
-from steve1.quickstart.labels import (
-    EXPLORE,
-    SKY,
-    SWIM,
-    StatesError,
-    build_prior_pairs,
-    label_clips,
-    read_states,
-    state_of,
-    write_states,
-)
 
 
 def _states(n: int, **overrides) -> list[dict]:
