@@ -15,7 +15,8 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["steve1", "steve1.*"]),
     include_package_data=True,
-    package_data={"steve1": ["**/*.gz", "**/*.png", "**/*.lua", "**/*.conf", "**/*.txt", "**/*.yaml"]},
+    package_data={"steve1": ["**/*.gz", "**/*.png", "**/*.lua", "**/*.conf", "**/*.txt", "**/*.yaml", "weights/**/*.pth", "weights/**/*.weights", "weights/**/*.pt",
+                              "weights/**/*.json", "weights/**/*.md"]},
     install_requires=[
         "torch>=2.1",
         "numpy>=1.23",

@@ -22,4 +22,12 @@ IDM_WEIGHTS = WEIGHTS_DIR / "vpt" / "4x_idm.weights"
 CONTRACTOR_DATASET_DIR = DATA_DIR / "dataset_contractor"
 MIXED_AGENTS_DATASET_DIR = DATA_DIR / "dataset_mixed_agents"
 SAMPLINGS_DIR = DATA_DIR / "samplings"
+
+# The STEVE-1 trained by this project on the embedded Minetest world, shipped inside the package (small
+# files, installed with it; `--mineclip minetest`, `--policy minetest`, `--prior-weights minetest`).
+SHIPPED_NAME = "minetest"
+SHIPPED_DIR = Path(__file__).resolve().parent / "weights" / SHIPPED_NAME
+SHIPPED_MINECLIP = SHIPPED_DIR / "mineclip.pth"  # + mineclip.config.json beside it (our size config)
+SHIPPED_POLICY = SHIPPED_DIR / "policy.weights"  # + policy.config.json (the VPT size it was trained at)
+SHIPPED_PRIOR = SHIPPED_DIR / "prior.pt"
 GENERATED_VIDEOS_DIR = DATA_DIR / "generated_videos"
