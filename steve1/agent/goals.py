@@ -1,6 +1,14 @@
 """Goals for the agent: a 512-d MineCLIP-visual-space embedding from a text prompt (MineCLIP text tower ->
-prior), a visual prompt (a released `.pkl` embedding, or the MineCLIP embedding of the last 16 frames of a
-clip), or none (the all-zero goal, i.e. the unconditional policy).
+prior), a visual prompt, or none (the all-zero goal, i.e. the unconditional policy).
+
+A visual prompt (`visual_goal(source, embedder)`) is any of:
+- a name: `<directory>/<name>.pkl` (the released prompts `wood`, `dirt`, ...; the Minetest ones `chop_tree`,
+  `dig_dirt`, ... in the shipped `visual_prompts/` folder, see steve1.eval.visual_prompts);
+- a `.pkl` file holding a (1, D) embedding (the released visual prompts' format);
+- a video file (.mp4, ...) or a folder of image files of at least 16 frames: the MineCLIP embedding of its
+  last 16 frames;
+- `EPISODE_DIR@STEP`: the embedding an episode stored for the clip of frames STEP-15..STEP (its
+  `embeds_attn.pkl` entry; with the same MineCLIP it equals the clip's embedding from the frames).
 
 As the original, a text goal is one prior sample (stochastic; pass a seeded generator to repeat it) and no
 embedding is normalised. Differences (fixes): empty prompts are refused with a clear error; the visual
@@ -34,6 +42,10 @@ PAPER_TEXT_PROMPTS: dict[str, str] = {
     "underwater": "go underwater",
     "inventory": "open inventory",
 }
+SHIPPED_VISUAL_PROMPTS_DIR = paths.SHIPPED_DIR / "visual_prompts"  # <skill>.pkl + <skill>.mp4 (16 frames)
+EPISODE_STEP_SEP = "@"  # EPISODE_DIR@STEP names an episode's stored clip embedding
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp")
 TEXT_COND_SCALE = 6.0  # run_agent.py --text_cond_scale, run_interactive.py --cond_scale
 VISUAL_COND_SCALE = 7.0  # run_agent.py --visual_cond_scale
 
@@ -131,3 +143,69 @@ def visual_goal_from_frames(frames: np.ndarray, embedder: MineClipEmbedder) -> n
         raise GoalError(f"a visual prompt clip needs at least {VIDEO_FRAMES} frames (N, H, W, 3), "
                         f"got shape {frames.shape}")
     return embedder.embed_windows(frames[-VIDEO_FRAMES:])  # (1, D)
+
+
+def read_clip_frames(source: str | Path) -> np.ndarray:
+    """(N, H, W, 3) uint8 RGB frames of a video file or of a folder of image files (sorted by name)."""
+    from steve1.eval.video import read_video
+
+    source = Path(source)
+    if source.is_dir():
+        import cv2
+
+        files = sorted(f for f in source.iterdir() if f.suffix.lower() in IMAGE_EXTENSIONS)
+        frames = [cv2.imread(str(f), cv2.IMREAD_COLOR) for f in files]
+        bad = [f.name for f, im in zip(files, frames, strict=True) if im is None]
+        if bad or not files:
+            raise GoalError(f"{source}: {'unreadable images ' + str(bad[:3]) if bad else 'no image files'} "
+                            f"({', '.join(IMAGE_EXTENSIONS)})")
+        if len({im.shape for im in frames}) > 1:
+            raise GoalError(f"{source}: the images differ in size")
+        return np.stack([im[..., ::-1] for im in frames])  # BGR -> RGB
+    return read_video(source)
+
+
+def visual_goal_from_episode(episode_dir: str | Path, step: int, dim: int = 512) -> np.ndarray:
+    """(1, D) goal: the embedding an episode stored for the 16-frame clip ending at frame `step`."""
+    from steve1.data.episode import Episode
+
+    episode = Episode(episode_dir)
+    if not VIDEO_FRAMES - 1 <= step < len(episode):
+        raise GoalError(f"{episode_dir}: step {step} has no stored clip embedding; choose a step in "
+                        f"{VIDEO_FRAMES - 1}..{len(episode) - 1} (the clip is frames step-15..step)")
+    embed = episode.embeds()[step]
+    if embed is None:
+        raise GoalError(f"{episode_dir}: no stored embedding at step {step}")
+    return check_goal(np.asarray(embed), dim, source=f"{episode_dir}{EPISODE_STEP_SEP}{step}")
+
+
+def _episode_step(source: str) -> tuple[Path, int] | None:
+    """EPISODE_DIR@STEP -> (dir, step); None when `source` is not of that form."""
+    head, sep, tail = str(source).rpartition(EPISODE_STEP_SEP)
+    if not sep or not head or not tail.strip().lstrip("-").isdigit():
+        return None
+    return Path(head), int(tail)
+
+
+def visual_goal(source: str | Path, embedder: MineClipEmbedder,
+                directory: str | Path = paths.VISUAL_PROMPT_EMBEDS_DIR) -> np.ndarray:
+    """(1, D) goal from a visual prompt source (a name, a .pkl, a clip, a frames folder, EPISODE_DIR@STEP;
+    see the module docstring)."""
+    dim = embedder.embed_dim
+    at = _episode_step(str(source))
+    if at is not None:
+        return visual_goal_from_episode(at[0], at[1], dim)
+    path = Path(source)
+    if path.suffix.lower() in VIDEO_EXTENSIONS or path.is_dir():
+        if path.is_dir() and (path / "frames.mp4").is_file():
+            raise GoalError(f"{path} is an episode: name the clip's last frame, {path}{EPISODE_STEP_SEP}STEP")
+        return visual_goal_from_frames(read_clip_frames(path), embedder)
+    return visual_goal_from_pickle(source, dim, directory)
+
+
+def visual_prompt_name(source: str | Path) -> str:
+    """A short name for a visual prompt source (its file or episode name, without suffix)."""
+    at = _episode_step(str(source))
+    if at is not None:
+        return f"{at[0].name[:40]}{EPISODE_STEP_SEP}{at[1]}"
+    return Path(source).stem or str(source)

@@ -83,3 +83,31 @@ def plot_distance_matrix(row_names: Sequence[str], col_names: Sequence[str], mat
     if title:
         ax.set_title(title)
     return _save(fig, path)
+
+
+def plot_target_panels(values: Mapping[str, Mapping[str, Sequence[float]]], units: Mapping[str, str],
+                       path: str | Path, title: str | None = None) -> Path:
+    """One panel per prompt (its own y axis: each prompt has its own target quantity), one bar per agent
+    (values[prompt][agent] = per-episode values; mean with 95 % CI error bars); units[prompt] labels y."""
+    prompts = list(values)
+    if not prompts:
+        raise ValueError("plot_target_panels got no prompts")
+    cols = min(4, len(prompts))
+    rows = -(-len(prompts) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.6 * cols, 2.6 * rows), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, prompt in zip(axes.flat, prompts, strict=False):
+        agents = list(values[prompt])
+        means, errs = error_bars([values[prompt][a] for a in agents])
+        ax.bar(range(len(agents)), means, yerr=errs, capsize=3,
+               color=[colors[i % len(colors)] for i in range(len(agents))])
+        ax.set_xticks(range(len(agents)), agents, rotation=30, ha="right", fontsize=8)
+        ax.set_title(prompt, fontsize=9)
+        ax.set_ylabel(units.get(prompt, ""), fontsize=8)
+        ax.spines[["top", "right"]].set_visible(False)
+    for ax in list(axes.flat)[len(prompts):]:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return _save(fig, path)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steve1.cli_config import UsageError, report, run_verb, settings_field
-from steve1.eval.metrics import METRIC_NAMES
+from steve1.eval.metrics import METRIC_NAMES, WORLD_METRIC_NAMES
 from steve1.eval.plots import plot_prompt_bars
 from steve1.eval.results import group_values, mean_ci95, read_rows_csv, write_episode_results
 from steve1.utils.checks import check_writable_dir
@@ -23,11 +23,13 @@ MINECLIP_METRIC = "mineclip_dist"  # and mineclip_dist_<i>: per prompt of a chai
 
 
 def result_metrics(rows: Sequence[Mapping]) -> list[str]:
-    """The metric columns of result rows: the programmatic ones, then the MineCLIP distances (a chain's
-    segments as mineclip_dist_<i>) that some row holds. The one list every summary of results uses."""
+    """The metric columns of result rows: the programmatic ones, the world metrics (sky_steps, ...) and the
+    MineCLIP distances (a chain's segments as mineclip_dist_<i>) that some row holds. The one list every
+    summary of results uses."""
     columns = list(dict.fromkeys(k for r in rows for k in r))
     mineclip = [c for c in columns if c == MINECLIP_METRIC or re.fullmatch(rf"{MINECLIP_METRIC}_\d+", c)]
-    return list(METRIC_NAMES) + sorted(mineclip, key=lambda c: (len(c), c))
+    world = [c for c in WORLD_METRIC_NAMES if c in columns]
+    return list(METRIC_NAMES) + world + sorted(mineclip, key=lambda c: (len(c), c))
 
 
 def summarize(rows: Sequence[Mapping], metrics: Sequence[str] | None = None, prompt_key: str = "prompt",

@@ -5,9 +5,11 @@ Each slot holds one world and one episode at a time. Every step, the agent acts 
 sent to every world before waiting, so real-time worlds overlap). When an episode ends its slot takes the
 next job; its agent row is marked `first` so only its memory is cleared.
 
-Per episode: programmatic metrics (steve1.eval.metrics), an mp4 streamed to disk (the post-step frames,
-resized, as the original), optionally the MineCLIP embedding of every 16-frame window (each raw frame goes
-through the image tower once, batched across slots; the windows are pooled at the end).
+Per episode: programmatic and world metrics (steve1.eval.metrics; a job's `start_items` are given to the
+player after the reset, and then the inventory metrics count what was gained over them), an mp4 streamed
+to disk (the post-step frames, resized, as the original), optionally the MineCLIP embedding of every
+16-frame window (each raw frame goes through the image tower once, batched across slots; the windows are
+pooled at the end).
 
 A world fault (an exception from the world, or a step the world reports as recovered from a crash with
 `truncated` and `info["fault"]`) abandons that episode: its partial video is deleted, the world is closed
@@ -33,7 +35,7 @@ import torch
 from steve1.agent.agent import Steve1Agent
 from steve1.envs.base import World
 from steve1.envs.scheduler import WorldScheduler
-from steve1.eval.metrics import ProgrammaticMetrics
+from steve1.eval.metrics import ProgrammaticMetrics, WorldMetrics
 from steve1.mineclip import VIDEO_FRAMES, MineClipEmbedder
 from steve1.run.video_stream import VideoStream
 from steve1.utils.frames import resize_linear
@@ -78,6 +80,7 @@ class EpisodeJob:
     meta: dict = field(default_factory=dict)
     video_path: Path | None = None
     overlay_prompt: bool = False  # draw the active prompt on every frame
+    start_items: dict[str, int] = field(default_factory=dict)  # world item -> count, given after the reset
     attempts: int = 0  # retries so far (counted by the scheduler)
     faults: list[str] = field(default_factory=list)  # what went wrong in the earlier attempts
 
@@ -116,7 +119,8 @@ class _Slot:
         self.job = job
         self.obs = obs
         self.step = 0
-        self.metrics = ProgrammaticMetrics(obs)
+        self.metrics = ProgrammaticMetrics(obs, count_from_start=bool(job.start_items))
+        self.world_metrics = WorldMetrics(obs)
         self.video = VideoStream(job.video_path, cfg.video_fps) if job.video_path is not None else None
         self.prompts: list[str] = []
         self.pending: list[np.ndarray] = []  # raw frames not yet through MineCLIP's image tower
@@ -154,6 +158,12 @@ class EpisodeRunner:
 
     # ---------------------------------------------------------------- the scheduler's task
     def start(self, slot: int, job: EpisodeJob, world: World, obs: dict, info: dict) -> _Slot:
+        if job.start_items and not hasattr(world, "give"):
+            world_name = getattr(world, "name", type(world).__name__)
+            raise NotImplementedError(f"episode {job.key} starts with items {job.start_items}, but the "
+                                      f"{world_name} world cannot give items")
+        for item, count in job.start_items.items():
+            obs = world.give(item, count)  # the observation with the items in the inventory
         self.agent.reset(worlds=[slot])
         return _Slot(job, obs, self.cfg, self.cfg.embedder is not None)
 
@@ -170,6 +180,7 @@ class EpisodeRunner:
         state.step += 1
         state.obs = obs
         state.metrics.update(obs)
+        state.world_metrics.update(obs, info.get("senses"))
         self._record(state, obs, label)
         if self._bar is not None:
             self._bar.update(1)
@@ -218,7 +229,8 @@ class EpisodeRunner:
             feats = torch.cat(slot.features) if slot.features else None
             if feats is not None and feats.shape[0] >= VIDEO_FRAMES:
                 window_embeds = self.cfg.embedder.pool_windows(feats).cpu().numpy()
-        result = EpisodeResult(slot.job, slot.step, slot.metrics.results()[0], window_embeds, slot.prompts,
+        metrics = {**slot.metrics.results()[0], **slot.world_metrics.results()}
+        result = EpisodeResult(slot.job, slot.step, metrics, window_embeds, slot.prompts,
                                list(slot.job.faults), time.perf_counter() - slot.t0)
         self.on_done(result)  # results are written before the video appears (the video marks "done")
         if slot.video is not None:

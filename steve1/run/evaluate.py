@@ -8,7 +8,9 @@ Episodes: for every prompt and prompted agent (text: MineCLIP text -> prior, gui
 released embedding, 7.0) and for the unconditional agent (zero goal, no guidance; its episodes are run once
 and scored against every prompt), `--episodes` episodes with world seeds --seed + k (the same seeds for
 every agent, so they are paired). Chains (`--chain`) switch text prompts at `--switch-step`
-(steve1.eval.chaining).
+(steve1.eval.chaining); `--chain-file FILE` adds the chains a YAML/JSON file defines (each with its own
+switch steps). `--visual-prompt SOURCE` adds visual prompts of your own (a clip, a frames folder, a .pkl,
+EPISODE_DIR@STEP; steve1.agent.goals.visual_goal), each run by the visual agent and named by its source.
 
 Per episode: programmatic metrics (log, dirt, seed, travel_dist) and, unless --no-mineclip-eval, the MineCLIP
 embedding of every 16-frame window; `mineclip_dist` = min over windows of the cosine distance to the
@@ -38,12 +40,14 @@ from steve1.agent.goals import (
     TEXT_COND_SCALE,
     VISUAL_COND_SCALE,
     text_goals,
+    visual_goal,
     visual_goal_from_pickle,
+    visual_prompt_name,
     zero_goal,
 )
 from steve1.agent.models import AgentModels
 from steve1.cli_config import UsageError, run_verb, settings_field
-from steve1.eval.chaining import DEFAULT_SWITCH_STEP, PAPER_CHAIN_PROMPTS, paper_chain
+from steve1.eval.chaining import DEFAULT_SWITCH_STEP, PAPER_CHAIN_PROMPTS, load_chain_file, paper_chain
 from steve1.eval.metrics import METRIC_NAMES
 from steve1.eval.mineclip_eval import min_cosine_distance, prompt_distance_matrix
 from steve1.eval.plots import plot_distance_matrix
@@ -85,6 +89,10 @@ class EvaluateSettings(ModelSettings, BatchedWorldSettings):
     """also run these prompt chains (build_tower, ...: the paper's chains)"""
     switch_step: int = DEFAULT_SWITCH_STEP
     """the step at which a chain switches to its next prompt"""
+    chain_file: Path | None = None
+    """also run the chains this YAML/JSON file defines (name -> list of [prompt, start step])"""
+    visual_prompt: list[str] = settings_field(default_factory=list)
+    """visual prompts of your own (clip, frames folder, .pkl, EPISODE_DIR@STEP), for the visual agent"""
     episodes: int = 1
     """episodes per prompt and agent"""
     steps: int = 3000
@@ -143,12 +151,16 @@ def build_jobs(args, models: AgentModels, texts: dict[str, str], agents: list[st
     gen = generator(args.seed)
     jobs = []
     chains = {c: paper_chain(c, args.switch_step) for c in args.chain}
+    chains.update(load_chain_file(args.chain_file) if args.chain_file is not None else {})
     chain_texts = sorted({p for s in chains.values() for p in s.prompts} - set(texts.values()))
     all_texts = list(texts.values()) + chain_texts
     prompt_goal = {}
     if "text" in agents or chains:
         prompt_goal = dict(zip(all_texts, text_goals(all_texts, models.embedder, models.prior, gen),
                                strict=True))  # one prior sample per prompt per run, as the original
+
+    visual_goals = {src: visual_goal(src, models.embedder, args.visual_prompts_dir)
+                    for src in args.visual_prompt}
 
     def job(key, plan, scale, k, meta):
         video = args.out_dir / "videos" / f"{_file_key(key)}.mp4" if args.save_videos else None
@@ -165,6 +177,11 @@ def build_jobs(args, models: AgentModels, texts: dict[str, str], agents: list[st
                 embed = visual_goal_from_pickle(name, models.goal_dim, args.visual_prompts_dir)
                 jobs.append(job(f"visual/{name}/{k}", GoalPlan.single(embed, f"visual: {name}"),
                                 args.visual_cond_scale, k, {"agent": "visual", "prompt": name}))
+        for source in args.visual_prompt if "visual" in agents else ():
+            embed = visual_goals[source]
+            name = visual_prompt_name(source)
+            jobs.append(job(f"visual/{name}/{k}", GoalPlan.single(embed, f"visual: {name}"),
+                            args.visual_cond_scale, k, {"agent": "visual", "prompt": name}))
         if UNCONDITIONAL_AGENT in agents:
             jobs.append(job(f"{UNCONDITIONAL_AGENT}/{k}", GoalPlan.single(zero_goal(models.goal_dim), "none"),
                             0.0, k, {"agent": UNCONDITIONAL_AGENT, "prompt": ""}))
@@ -225,7 +242,7 @@ def score_rows(jobs: list[EpisodeJob], episodes: dict, text_embeds: dict[str, np
                         if inside.any():
                             row[f"{MINECLIP_METRIC}_{i}"] = min_cosine_distance(
                                 text_embeds[text], windows[inside], dim=windows.shape[1])
-                else:
+                elif name in texts:  # (a visual prompt of your own has no text to score against)
                     row[MINECLIP_METRIC] = min_cosine_distance(text_embeds[texts[name]], windows,
                                                                dim=windows.shape[1])
             rows.append(row)
@@ -237,6 +254,8 @@ def run(args: EvaluateSettings) -> int:
     check_run_settings(args)  # before any model loads or world starts
     texts = prompt_texts(args)
     agents = _names(args.agents, AGENTS, "--agents")
+    if args.chain_file is not None:
+        load_chain_file(args.chain_file)  # a bad file is one error line before any model loads
     check_output_settings(args, (*MODEL_OUTPUT_SETTINGS, "steps", "text_cond_scale", "visual_cond_scale",
                                  "switch_step", "visual_prompts_dir", "no_mineclip_eval"))
     models = build_models(args)

@@ -2,7 +2,8 @@
 
     steve1 run-agent --prompt "look at the sky" [--steps 1000] [--world minetest]
     steve1 run-agent --visual wood            # data/visual_prompt_embeds/wood.pkl
-    steve1 run-agent --visual clip.mp4        # MineCLIP of the clip's last 16 frames
+    steve1 run-agent --visual clip.mp4        # MineCLIP of the clip's last 16 frames (or a frames folder)
+    steve1 run-agent --visual EPISODE_DIR@200 # the embedding the episode stored for frames 185..200
     steve1 run-agent --unconditional
 
 Output: `<out-dir>/'<prompt>' - Text Prompt.mp4` (the original's name; `<name> - Visual Prompt.mp4`,
@@ -23,13 +24,12 @@ from steve1.agent.goals import (
     VISUAL_COND_SCALE,
     check_prompt,
     text_goal,
-    visual_goal_from_frames,
-    visual_goal_from_pickle,
+    visual_goal,
+    visual_prompt_name,
     zero_goal,
 )
 from steve1.agent.models import AgentModels
 from steve1.cli_config import check, run_verb, settings_field
-from steve1.eval.video import read_video
 from steve1.run.common import (
     BatchedWorldSettings,
     ModelSettings,
@@ -44,7 +44,6 @@ from steve1.run.episodes import EpisodeJob, GoalPlan
 from steve1.run.videos import VIDEO_OUTPUT_SETTINGS, VideoSettings, check_output_settings, run_video_jobs
 
 DEFAULT_OUT = paths.GENERATED_VIDEOS_DIR / "custom_text_prompt"
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mkv", ".webm", ".mov")
 
 
 @dataclass
@@ -58,8 +57,10 @@ class PromptVideoSettings(ModelSettings, BatchedWorldSettings, VideoSettings):
     prompt: str | None = settings_field(default=None, alias=["--custom-text-prompt"])
     """text prompt (default: 'look at the sky')"""
     visual: str | None = None
-    """visual prompt: a paper name (wood, ...), a .pkl embedding, or a video clip (its last 16 frames are
-    embedded with MineCLIP)"""
+    """visual prompt: a name in --visual-prompts-dir (wood, ...), a .pkl embedding, a video clip or folder
+    of frames (its last 16 frames are embedded with MineCLIP), or EPISODE_DIR@STEP (a stored embedding)"""
+    visual_prompts_dir: Path = paths.VISUAL_PROMPT_EMBEDS_DIR
+    """where --visual NAME is found as NAME.pkl (Minetest ones: steve1/weights/minetest/visual_prompts)"""
     unconditional: bool = False
     """no goal (the zero goal embedding)"""
     cond_scale: float | None = None
@@ -84,12 +85,8 @@ def goal_of(args: PromptVideoSettings, models: AgentModels) -> tuple[GoalPlan, f
         return GoalPlan.single(zero_goal(models.goal_dim), "unconditional"), 0.0, "unconditional", \
             "unconditional"
     if args.visual:
-        source = Path(args.visual)
-        if source.suffix.lower() in VIDEO_EXTENSIONS:
-            embed = visual_goal_from_frames(read_video(source), models.embedder)
-        else:
-            embed = visual_goal_from_pickle(args.visual, dim=models.goal_dim)
-        name = source.stem
+        embed = visual_goal(args.visual, models.embedder, args.visual_prompts_dir)
+        name = safe_file_name(visual_prompt_name(args.visual))
         plan = GoalPlan.single(embed, f"visual: {name}")
         return plan, VISUAL_COND_SCALE, f"{name} - Visual Prompt", "visual"
     prompt = check_prompt(args.prompt if args.prompt is not None else "look at the sky")

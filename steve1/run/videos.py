@@ -33,7 +33,7 @@ def results_stem(video_path: Path) -> Path:
 # the settings that shape every video and result of a runner (recorded in the output folder, see
 # steve1.utils.run_record); which prompts or how many episodes are run is a choice of outputs, not listed
 MODEL_OUTPUT_SETTINGS = ("policy", "weights", "mineclip", "mineclip_weights", "prior_weights",
-                         "random_weights", "dtype", "seed", "world")
+                         "random_weights", "dtype", "seed", "world", "fast")
 VIDEO_OUTPUT_SETTINGS = ("steps", "fps", "full_res_video", *MODEL_OUTPUT_SETTINGS)
 
 
