@@ -58,12 +58,12 @@ from steve1.agent.goals import (
 from steve1.cli import say
 from steve1.cli_config import UsageError, run_verb, settings_field
 from steve1.data.captions import EVENTS
-from steve1.data.gen_mixed_agents import MAX_SEED, SEED_BITS
 from steve1.data.skills import SKILL_WORLD_SEEDS, SKILLS, SkillMix
 from steve1.envs import make_world
 from steve1.eval.chaining import PromptSchedule, load_chain_file
 from steve1.eval.plots import plot_target_panels
 from steve1.eval.results import write_episode_results
+from steve1.eval.seeds import TRAINING_EPISODES, TRAINING_RUN_SEED, check_held_out
 from steve1.eval.steering import Comparison, compare, summary_line
 from steve1.run.common import (
     DTYPES,
@@ -95,8 +95,6 @@ DEFAULT_STEPS = 600  # > 2x the scripted skills' median steps to success on a qu
 FAST_WORLDS = 4  # Minetest worlds that two CPU cores step at 20 per second each (benchmarks/world_fps.py)
 CHAIN = "dirt_then_tower"  # the built-in chain: "dig dirt", then "build a tower"
 CHAIN_SKILLS = ("dig_dirt", "build_tower")
-TRAINING_RUN_SEED = 1  # the run seed of the gen-mixed-agents run behind the shipped models' data
-TRAINING_EPISODES = 100_000  # episodes of that run whose world seeds are refused (far more than generated)
 OUTPUT_SETTINGS = ("policy", "weights", "mineclip", "mineclip_weights", "prior_weights", "random_weights",
                    "dtype", "seed", "steps", "cond_scale", "visual_cond_scale", "visual_prompts_dir",
                    "switch_step")  # what shapes the saved episodes: a rerun with others needs --overwrite
@@ -180,25 +178,6 @@ def world_seeds(skill: str, episodes: int) -> list[tuple[int, int]]:
     more episodes than seeds (repeat counts the cycles, so each episode has its own key)."""
     seeds = SKILL_WORLD_SEEDS[skill]
     return [(seeds[i % len(seeds)], i // len(seeds)) for i in range(episodes)]
-
-
-def training_episode_index(world_seed: int, run_seed: int) -> int:
-    """The episode index k whose world seed in run `run_seed` is `world_seed` (gen_mixed_agents.episode_seed
-    is a bijection of the index onto [0, MAX_SEED): this is its inverse)."""
-    import random
-
-    key = random.Random(f"world-seeds:{run_seed}")
-    mult, offset = key.getrandbits(SEED_BITS) | 1, key.getrandbits(SEED_BITS)
-    x = world_seed ^ (world_seed >> 13)  # undoes x ^ (x >> 13) for 25-bit x
-    return ((x - offset) * pow(mult, -1, MAX_SEED)) % MAX_SEED
-
-
-def check_held_out(seeds, run_seed: int, n_episodes: int) -> None:
-    """Refuse world seeds that episodes 0..n_episodes-1 of the training run used."""
-    used = sorted({s for s in seeds if training_episode_index(s, run_seed) < n_episodes})
-    if used:
-        raise UsageError(f"world seeds {used} are seeds of the training data (run seed {run_seed}); the "
-                         f"benchmark evaluates only on seeds never trained on")
 
 
 def start_items() -> dict[str, int]:

@@ -24,6 +24,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "interactive": ("steve1.run.interactive", "type prompts, watch the agent (window or headless)"),
     "evaluate": ("steve1.run.evaluate", "prompted vs unconditioned metrics, MineCLIP distances, plots"),
     "eval-report": ("steve1.eval.report", "summary table and plots from an episodes CSV"),
+    "visual-prompts": ("steve1.eval.visual_prompts", "Minetest visual prompts: a 16-frame clip per skill"),
 }
 
 
