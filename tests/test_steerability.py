@@ -110,7 +110,8 @@ def test_analysis_of_synthetic_rows(tmp_path):
     assert sky.prompted.mean == 31 and sky.unprompted.mean == 2 and sky.others.mean == 0 and sky.steered
     assert explore.prompted.mean == 21 and explore.unprompted.mean == 4 and explore.others.mean == 1
     median = np.median([31 / 2, 21 / 4])
-    assert explore.steered and summary_line(list(comps.values())) == f"prompts=2 steered=2 median_ratio={median:.2f}"
+    assert explore.steered
+    assert summary_line(list(comps.values())) == f"prompts=2 steered=2 median_ratio={median:.2f}"
     table = "\n".join(sb.table(comps, "text"))
     assert "look at the sky" in table and "31.00 ± 2.48" in table and "yes" in table
 
