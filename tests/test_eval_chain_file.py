@@ -75,7 +75,8 @@ def test_evaluate_runs_a_chain_from_a_file(tmp_path, monkeypatch):
     path.write_text(json.dumps({"mine": [["dig dirt", 0], ["go explore", 3]]}))
     out = tmp_path / "out"
     code = evaluate.main([*TINY_RUN_ARGS, "--chain-file", str(path), "--prompts", "dirt",
-                          "--out-dir", str(out), "--episodes", "1", "--steps", "6", "--no-mineclip-eval", "--world", "minetest"])
+                          "--out-dir", str(out), "--episodes", "1", "--steps", "6", "--no-mineclip-eval",
+                          "--world", "minetest"])
     assert code == 0
     record = json.loads((out / "episodes" / "chain__mine__0.json").read_text())
     assert record["prompts"] == ["dig dirt", "go explore"] and record["starts"] == [0, 3]
