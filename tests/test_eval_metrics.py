@@ -68,3 +68,30 @@ def test_bad_observations_give_clear_errors():
         m.update([obs(), {"location_stats": {"xpos": 0, "zpos": 0}}])
     with pytest.raises(ValueError, match="empty"):
         ProgrammaticMetrics([])
+
+
+def test_count_from_start_subtracts_the_start_inventory():
+    m = ProgrammaticMetrics(obs(dirt=64, oak_log=1), count_from_start=True)
+    m.update(obs(dirt=60, oak_log=1))  # 4 dirt placed: nothing gained
+    assert m.results()[0]["dirt"] == 0.0 and m.results()[0]["log"] == 0.0
+    m.update(obs(dirt=66, oak_log=3, wheat_seeds=2))
+    assert m.results()[0] == {"log": 2.0, "dirt": 2.0, "seed": 2.0, "travel_dist": 0.0}
+    plain = ProgrammaticMetrics(obs(dirt=64))
+    plain.update(obs(dirt=64))
+    assert plain.results()[0]["dirt"] == 64.0  # the original's count
+
+
+def test_world_metrics_count_sky_water_and_height():
+    from steve1.eval.metrics import WorldMetrics
+
+    def look(pitch, y=64.0, **extra):
+        o = obs(y=y)
+        o["location_stats"]["pitch"] = pitch
+        return {**o, **extra}
+
+    m = WorldMetrics(look(0.0))
+    m.update(look(-59.9), {"in_water": True})
+    m.update(look(-60.0, y=66.5), {"in_water": False})
+    m.update(look(-89.0, y=65.0), None)
+    m.update(look(10.0, y=60.0, is_in_water=True), {})  # a world that puts water in the observation
+    assert m.results() == {"sky_steps": 2.0, "water_steps": 2.0, "height_gain": 2.5}
