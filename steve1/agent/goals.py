@@ -132,7 +132,8 @@ def visual_goal_from_pickle(name_or_path: str | Path, dim: int = 512,
     path = visual_prompt_path(name_or_path, directory)
     if not path.is_file():
         shipped = Path(directory) == SHIPPED_VISUAL_PROMPTS_DIR
-        hint = ("make the Minetest ones with `steve1 visual-prompts`" if shipped else "run ./download_weights.sh (it unzips visual_prompt_embeds.zip into data/)")
+        hint = ("make the Minetest ones with `steve1 visual-prompts`" if shipped
+                else "run ./download_weights.sh (it unzips visual_prompt_embeds.zip into data/)")
         raise FileNotFoundError(f"visual prompt {path} not found: {hint}, or pass a .pkl path, a clip or "
                                 f"EPISODE_DIR{EPISODE_STEP_SEP}STEP")
     return check_goal(safe_load(path), dim, source=f"visual prompt {path}")
