@@ -29,7 +29,8 @@ class ModelSettings:
     """The agent's models (released weights by default, or your own files by path) and where they run."""
 
     policy: str = settings_field(default=str(paths.VPT_MODEL), alias=["--in-model"])
-    """VPT .model file, or a size: 1x, 2x, 3x, tiny"""
+    """VPT .model file, or a size: 1x, 2x, 3x, small, tiny; or 'minetest': the STEVE-1 shipped with the
+    package, trained on the embedded world (its own weights, MineCLIP and prior; no download)"""
     weights: str = settings_field(default=str(paths.STEVE1_WEIGHTS), alias=["--in-weights"])
     """STEVE-1 policy weights (the released file, or your own `steve1 train` output)"""
     mineclip: str = "attn"

@@ -78,6 +78,7 @@ class EpisodeJob:
     meta: dict = field(default_factory=dict)
     video_path: Path | None = None
     overlay_prompt: bool = False  # draw the active prompt on every frame
+    start_items: dict = field(default_factory=dict)  # Minetest item -> count given at the start (world.give)
     attempts: int = 0  # retries so far (counted by the scheduler)
     faults: list[str] = field(default_factory=list)  # what went wrong in the earlier attempts
 
@@ -155,6 +156,12 @@ class EpisodeRunner:
     # ---------------------------------------------------------------- the scheduler's task
     def start(self, slot: int, job: EpisodeJob, world: World, obs: dict, info: dict) -> _Slot:
         self.agent.reset(worlds=[slot])
+        if job.start_items:
+            give = getattr(world, "give", None)
+            if give is None:
+                raise ValueError(f"episode {job.key}: start items need a world with give() (Minetest)")
+            for item, count in job.start_items.items():
+                obs = give(item, count)
         return _Slot(job, obs, self.cfg, self.cfg.embedder is not None)
 
     def act(self, slots: list[int], states: list[_Slot]) -> list[dict]:
