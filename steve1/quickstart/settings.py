@@ -55,7 +55,8 @@ SCALES = {
     # CI: every stage at the smallest size that still exercises it (a few minutes on two cores)
     # (two skills that caption every clip they act in, so that the contrastive stage has two events)
     "ci": QuickstartSettings(scale="ci", num_worlds=2, episodes=2, episode_steps=120,
-                             skills="look_at_sky+explore", T=32, trunc_t=8, max_btwn_goals=40, mineclip_steps=4, mineclip_batch_size=8, train_frames=1_024,
+                             skills="look_at_sky+explore", T=32, trunc_t=8, max_btwn_goals=40,
+                             mineclip_steps=4, mineclip_batch_size=8, train_frames=1_024,
                              prior_epochs=10, agent_steps=100),
     # the newcomer's run: the shipped agent first (minutes), then the recipe small (under 20 minutes)
     "quick": QuickstartSettings(scale="quick", agent_episodes=2),
