@@ -15,8 +15,10 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["steve1", "steve1.*"]),
     include_package_data=True,
-    package_data={"steve1": ["**/*.gz", "**/*.png", "**/*.lua", "**/*.conf", "**/*.txt", "**/*.yaml", "weights/**/*.pth", "weights/**/*.weights", "weights/**/*.pt",
-                              "weights/**/*.json", "weights/**/*.md"]},
+    package_data={"steve1": [
+        "**/*.gz", "**/*.png", "**/*.lua", "**/*.conf", "**/*.txt", "**/*.yaml",
+        "weights/**/*.pth", "weights/**/*.weights", "weights/**/*.pt", "weights/**/*.json", "weights/**/*.md",
+    ]},
     install_requires=[
         "torch>=2.1",
         "numpy>=1.23",

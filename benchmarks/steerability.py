@@ -55,6 +55,7 @@ from steve1.agent.goals import (
     visual_goal,
     zero_goal,
 )
+from steve1.agent.models import SHIPPED_POLICY_SIZE
 from steve1.cli import say
 from steve1.cli_config import UsageError, run_verb, settings_field
 from steve1.data.captions import EVENTS
@@ -98,6 +99,7 @@ CHAIN_SKILLS = ("dig_dirt", "build_tower")
 OUTPUT_SETTINGS = ("policy", "weights", "mineclip", "mineclip_weights", "prior_weights", "random_weights",
                    "dtype", "seed", "steps", "cond_scale", "visual_cond_scale", "visual_prompts_dir",
                    "switch_step")  # what shapes the saved episodes: a rerun with others needs --overwrite
+SHIPPED_FILES = {str(paths.SHIPPED_POLICY), str(paths.SHIPPED_MINECLIP), str(paths.SHIPPED_PRIOR)}
 UNPROMPTED = "unprompted"
 OTHERS = "other prompts"
 
@@ -106,14 +108,15 @@ OTHERS = "other prompts"
 class SteerSettings(ModelSettings):
     """Prompted vs unprompted agents in Minetest: each prompt's target quantity, mean ± 95 % CI."""
 
-    policy: str = paths.SHIPPED_NAME
-    """VPT size config: minetest (the shipped one), a .model file, or a size (1x, 2x, 3x, tiny)"""
-    weights: str = paths.SHIPPED_NAME
-    """policy weights: minetest (shipped) or a file of `steve1 train`"""
-    mineclip: str = paths.SHIPPED_NAME
-    """MineCLIP: minetest (shipped), a checkpoint of ours, or a config name (tiny: seeded random weights)"""
-    prior_weights: str = paths.SHIPPED_NAME
-    """CVAE prior: minetest (shipped) or a file of `steve1 train-prior`"""
+    policy: str = SHIPPED_POLICY_SIZE
+    """policy size the weights were trained at (small: the shipped one), a .model file, or minetest (every
+    shipped file, whatever the other model options say)"""
+    weights: str = str(paths.SHIPPED_POLICY)
+    """policy weights (default: the shipped ones) or a file of `steve1 train`"""
+    mineclip: str = str(paths.SHIPPED_MINECLIP)
+    """MineCLIP: a checkpoint of ours (default: the shipped one) or a config name (tiny: seeded weights)"""
+    prior_weights: str = str(paths.SHIPPED_PRIOR)
+    """CVAE prior (default: the shipped one) or a file of `steve1 train-prior`"""
     episodes: int = 10
     """episodes per prompt and agent (episode i uses the prompt's i-th surveyed world seed)"""
     steps: int = DEFAULT_STEPS
@@ -344,6 +347,12 @@ def run(args: SteerSettings) -> int:
             raise UsageError(f"--visual: no visual prompt {', '.join(f'{m}.pkl' for m in missing)} in "
                              f"{args.visual_prompts_dir}; make them with `steve1 visual-prompts`")
     check_output_settings(args, OUTPUT_SETTINGS)
+    used = [args.mineclip] + ([] if args.random_weights else [args.weights, args.prior_weights])
+    missing = [f for f in used if f in SHIPPED_FILES and not Path(f).is_file()]
+    if missing:
+        raise UsageError(f"the shipped Minetest models are not in this install (missing "
+                         f"{', '.join(missing)}); pass your own files, or --policy tiny --mineclip tiny "
+                         f"--random-weights to try it")
     models = build_models(args)
     texts = sorted({prompt_text(s) for s in args.skills()}
                    | {p for schedule, _ in chains_of(args).values() for p in schedule.prompts})

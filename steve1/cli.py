@@ -19,6 +19,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "train-prior": ("steve1.prior.train", "train the CVAE prior on a data.pkl"),
     "train-mineclip": ("steve1.mineclip.train", "train a MineCLIP of our own on captioned episode clips"),
     "embed": ("steve1.data.reembed", "recompute episodes' MineCLIP embeddings in place, another MineCLIP"),
+    "prior-data": ("steve1.data.prior_pairs", "the prior's (text, visual) pairs from captioned clips"),
     "run-agent": ("steve1.run.prompt_video", "a video (+ metrics) of the agent following one prompt"),
     "paper-videos": ("steve1.run.paper_videos", "the paper's 11 text and visual prompt videos"),
     "interactive": ("steve1.run.interactive", "type prompts, watch the agent (window or headless)"),

@@ -41,7 +41,7 @@ def test_every_readme_script_answers_help(script):
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = proc.stdout
     assert "set -euo" not in out and "usage: steve1 python" not in out  # help text, not the script's code
-    if script not in ("train/1_generate_dataset.sh",):
+    if script not in ("train/1_generate_dataset.sh", "train/5_minetest_recipe.sh"):  # several verbs each
         assert re.search(r"usage: steve1 [a-z-]+ ", out), out[:300]
 
 

@@ -61,7 +61,7 @@ class AgentModels:
 
 def _policy_source(policy: str | Path | PolicyConfig) -> tuple[PolicyConfig | None, Path | None]:
     """(config, None) for a size name or config; (None, path) for a `.model` file path."""
-    if isinstance(policy, PolicyConfig) or str(policy) in ("1x", "2x", "3x", "tiny"):
+    if isinstance(policy, PolicyConfig) or str(policy) in ("1x", "2x", "3x", "small", "tiny"):
         return policy_config(policy), None
     return None, Path(policy)
 
@@ -73,6 +73,21 @@ def check_released_files(files: dict[str, Path]) -> None:
         raise MissingWeightsError(
             "missing released weight file(s):\n  " + "\n  ".join(missing)
             + f"\nTo get them, {DOWNLOAD_HINT}; {RANDOM_HINT}.")
+
+
+SHIPPED_POLICY_SIZE = "small"  # steve1.vpt.config.SMALL_CONFIG: the size the shipped policy was trained at
+
+
+def shipped_model_files() -> dict:
+    """The load_agent_models arguments of the STEVE-1 shipped with the package (trained by this project on
+    the embedded Minetest world: policy, its MineCLIP and prior). A clear error when a file is missing."""
+    files = {"policy_weights": paths.SHIPPED_POLICY, "mineclip": paths.SHIPPED_MINECLIP,
+             "prior_weights": paths.SHIPPED_PRIOR}
+    missing = [str(p) for p in files.values() if not Path(p).is_file()]
+    if missing:
+        raise MissingWeightsError(f"the shipped '{paths.SHIPPED_NAME}' models are not installed "
+                                  f"(missing {', '.join(missing)}): reinstall the package (pip install -e .)")
+    return {"policy": SHIPPED_POLICY_SIZE, **{k: str(v) for k, v in files.items()}}
 
 
 def load_agent_models(
@@ -93,7 +108,13 @@ def load_agent_models(
         the data tools embed with, no file read, for policies and priors trained on such data), or the path
         of a MineCLIP checkpoint of ours (`steve1 train-mineclip`), loaded in both modes.
     prior_hidden_dim: random prior's hidden/latent size (default: the goal size; 512 for attn as released).
+    policy 'minetest' (steve1.paths.SHIPPED_NAME): the shipped STEVE-1 of the embedded world; its weights,
+        MineCLIP and prior replace the other file arguments.
     """
+    if str(policy) == paths.SHIPPED_NAME:
+        shipped = shipped_model_files()
+        policy, policy_weights = shipped["policy"], shipped["policy_weights"]
+        mineclip, prior_weights = shipped["mineclip"], shipped["prior_weights"]
     cfg, model_path = _policy_source(policy)
     ours = None if is_config_name(mineclip) else load_mineclip(mineclip, device=device)  # a trained file
     mc_cfg = ours.config if ours is not None else get_config(mineclip)

@@ -42,53 +42,49 @@ def metrics_table(rows: Sequence[Mapping]) -> list[str]:
     return _table(("agent", "metric", "episodes", "mean ± 95% CI"), out)
 
 
-def warnings(results: Mapping[str, Mapping], settings) -> list[str]:
-    """Loud notes on what is not the released system."""
-    notes = []
-    for stage in ("generate", "label"):
-        m = results.get(stage, {}).get("mineclip", "")
-        if "RANDOM" in m and m not in notes:
-            notes.append(m)
-    for stage in ("generate", "train", "prior"):
-        n = results.get(stage, {}).get("agents" if stage == "generate" else "note", "")
-        if n:
-            notes.append(f"{stage}: {n}")
-    return notes
-
-
 def write_report(out: Path, results: Mapping[str, Mapping], dirs: Mapping[str, Path], settings,
                  plots: Sequence[str]) -> Path:
-    gen, lab, agent = results.get("generate", {}), results.get("label", {}), results.get("agent", {})
+    gen, lab = results.get("generate", {}), results.get("label", {})
+    shipped, agent = results.get("shipped", {}), results.get("agent", {})
     lines = [f"# steve1 quickstart ({settings.scale})", ""]
-    notes = warnings(results, settings)
-    if notes:
-        lines += ["**Read first:**", ""] + [f"- {n}" for n in notes] + [""]
+    if shipped.get("rows"):
+        lines += [f"## The shipped STEVE-1: '{shipped['prompt']}' (guidance {shipped['cond_scale']}) vs "
+                  f"unprompted", "", f"{shipped.get('note', '')}.", "", *metrics_table(shipped["rows"]), "",
+                  "Videos: " + ", ".join(f"`{_rel(v, out)}`" for v in shipped.get("outputs", [])
+                                         if str(v).endswith(".mp4")), ""]
+    lines += ["## Your small run of the recipe", "",
+              "**Read first:** its MineCLIP, policy and prior are " + results.get("agent", {}).get(
+                  "note", "trained in this run for minutes") + "; the steerability of the recipe at full "
+              "size is measured by `python -m benchmarks.steerability` on the shipped models.", ""]
     total = sum(r.get("seconds", 0.0) for r in results.values())
-    lines += ["## Stages", "", *stage_table(results, dirs), "",
+    lines += ["### Stages", "", *stage_table(results, dirs), "",
               f"Total before this report: {total:.0f} s.", ""]
-    lines += ["## What was made", "",
-              f"- episodes: {gen.get('episodes')} ({gen.get('frames')} frames) in "
+    lines += ["### What was made", "",
+              f"- episodes: {gen.get('episodes')} ({gen.get('frames')} frames, {gen.get('agents')}) in "
               f"`{dirs['generate'].name}/episodes/`",
-              f"- prior pairs: {lab.get('n_pairs')} labelled clips {lab.get('per_label')} in "
+              f"- MineCLIP: `{_rel(results.get('mineclip', {}).get('mineclip', ''), out)}`",
+              f"- prior pairs: {lab.get('n_pairs')} captioned clips {lab.get('per_label')} in "
               f"`{dirs['label'].name}/data.pkl`",
-              f"- policy: `{results.get('train', {}).get('policy_weights')}`; prior: "
-              f"`{results.get('prior', {}).get('prior_weights')}`",
+              f"- policy: `{_rel(results.get('train', {}).get('policy_weights', ''), out)}`; prior: "
+              f"`{_rel(results.get('prior', {}).get('prior_weights', ''), out)}`",
               "- videos: " + ", ".join(f"`{_rel(v, out)}`" for v in agent.get("outputs", [])
                                         if str(v).endswith(".mp4")),
               "- plots: " + ", ".join(f"`{_rel(p, out)}`" for p in plots if p.endswith(".png")),
               ""]
-    tr, pr = results.get("train", {}), results.get("prior", {})
+    mc, tr, pr = results.get("mineclip", {}), results.get("train", {}), results.get("prior", {})
+    if mc.get("first_loss") is not None:
+        lines += [f"MineCLIP: {mc['steps']} contrastive steps, loss {mc['first_loss']:.2f} -> "
+                  f"{mc['last_loss']:.2f} (first/last fifth).", ""]
     if tr.get("first_loss") is not None:
-        lines += [f"Policy fine-tuning: {tr['frames']} frames, {tr['updates']} updates, training loss "
-                  f"{tr['first_loss']:.2f} -> {tr['last_loss']:.2f} (first/last tenth), validation "
-                  f"{tr['val_loss']:.2f}.", ""]
+        lines += [f"Policy: {tr['frames']} frames, {tr['updates']} updates, training loss "
+                  f"{tr['first_loss']:.2f} -> {tr['last_loss']:.2f} (first/last tenth).", ""]
     if pr.get("best_val_loss") is not None:
         lines += [f"Prior: {pr['pairs']} pairs, training loss {pr['first_train_loss']:.3f} -> "
                   f"{pr['last_train_loss']:.3f}, best validation {pr['best_val_loss']:.3f} "
                   f"(epoch {pr['best_epoch']}).", ""]
     if agent.get("rows"):
-        lines += [f"## Prompted ('{agent['prompt']}', guidance {agent['cond_scale']}) vs unprompted", "",
-                  *metrics_table(agent["rows"]), ""]
+        lines += [f"### Your small agent: '{agent['prompt']}' (guidance {agent['cond_scale']}) vs unprompted",
+                  "", *metrics_table(agent["rows"]), ""]
     path = Path(out) / REPORT_FILE
     atomic_write_text(path, "\n".join(lines))
     return path

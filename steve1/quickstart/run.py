@@ -1,11 +1,11 @@
-"""`steve1 quickstart`: the whole STEVE-1 recipe end to end on the embedded Minetest world, in one command.
+"""`steve1 quickstart`: the STEVE-1 shipped with the package following a prompt in the embedded Minetest
+world, then the whole recipe end to end at small scale, in one command.
 
     steve1 quickstart                      # --scale quick: under 20 minutes on two CPU cores
     steve1 quickstart --scale ci           # the shortened form CI runs (a few minutes)
     steve1 quickstart --from-stage prior   # rerun from a stage (finished stages are skipped otherwise)
 
-Outputs: <out>/01_generate ... <out>/07_report, and <out>/report.md. Released weights under data/weights/
-(./download_weights.sh) are used instead of training from scratch where they apply.
+Outputs: <out>/01_shipped ... <out>/10_report, and <out>/report.md. Nothing is downloaded.
 """
 from __future__ import annotations
 
@@ -31,31 +31,29 @@ class QuickstartArgs:
     """The whole STEVE-1 recipe end to end, small, on the embedded Minetest world."""
 
     scale: str = settings_field(default="quick", choices=sorted(SCALES))
-    """quick: the newcomer's run (< 20 min on 2 cores); ci: the shortened CI form"""
+    """quick: the newcomer's run (the shipped agent in minutes, the whole recipe small in < 20 min on 2
+    cores); ci: the shortened CI form"""
     out: Path | None = None
     """output folder (default: data/quickstart/<scale>)"""
     from_stage: str | None = settings_field(default=None, choices=[None, *STAGE_NAMES])
     """rerun this stage and every later one (finished stages are skipped otherwise)"""
     prompt: str | None = None
-    """the text prompt of the agent stage (default: the scale's, 'chop a tree')"""
+    """the text prompt of the agent stages (default: 'look at the sky')"""
     seed: int | None = None
     """seed of every stage (default: the scale's)"""
-    weights_dir: str | None = None
-    """where the released weights are (default: data/weights)"""
-    mineclip: str | None = None
-    """auto (default): the released attn.pth when present, else a tiny seeded model; released; tiny; or the
-    path of a MineCLIP of ours (steve1 train-mineclip). The released one embeds about 1 frame/s on two CPU
-    cores, far over 20 minutes"""
+    shipped_agent: bool = True
+    """run the shipped STEVE-1 first (--noshipped-agent: only the small run)"""
     device: str | None = None
     """cpu (default) or cuda"""
 
 
-AGENT_ONLY_SETTINGS = ("prompt",)  # settings only the agent stage (and the report) read
+AGENT_ONLY_SETTINGS = ("prompt", "shipped_agent")  # settings only the agent stages (and the report) read
+PROMPT_STAGES = ("shipped", "agent", "report")  # the stages a new prompt reruns
 
 
 def _check_settings(out: Path, settings, from_stage: str | None) -> str | None:
     """An output folder belongs to one set of settings: refuse to mix two runs in it, except that a new
-    --prompt reruns the agent stage on what is there. Returns the stage to rerun from."""
+    --prompt reruns the agent stages on what is there. Returns the stage to rerun from."""
     current = dataclasses.asdict(settings)
     saved = read_record(out, SETTINGS_FILE)
     if saved is not None:
@@ -64,15 +62,12 @@ def _check_settings(out: Path, settings, from_stage: str | None) -> str | None:
             raise SettingsChanged(f"{out} was made with other settings ({', '.join(changed)} differ); use "
                                   f"another --out, or delete {out} to start over")
         if changed:
-            log.info("new %s: rerunning from the agent stage", ", ".join(changed))
+            log.info("new %s: rerunning the agent stages", ", ".join(changed))
             from steve1.quickstart.runner import DONE_FILE, stage_dir
-            from steve1.quickstart.stages import STAGE_NAMES
 
-            first = STAGE_NAMES.index("agent")
-            if from_stage is None or STAGE_NAMES.index(from_stage) > first:
-                from_stage = "agent"
-            for i in range(first, len(STAGE_NAMES)):  # before the new settings are saved
-                (stage_dir(out, i, STAGE_NAMES[i]) / DONE_FILE).unlink(missing_ok=True)
+            for i, name in enumerate(STAGE_NAMES):  # before the new settings are saved
+                if name in PROMPT_STAGES:
+                    (stage_dir(out, i, name) / DONE_FILE).unlink(missing_ok=True)
     check_or_record(out, current, redo=True, name=SETTINGS_FILE)
     return from_stage
 
@@ -83,15 +78,10 @@ def run(args: QuickstartArgs) -> int:
     from steve1.quickstart.runner import run_stages
     from steve1.quickstart.stages import STAGES
 
-    settings = get_settings(args.scale).with_overrides(prompt=args.prompt, seed=args.seed,
-                                                        weights_dir=args.weights_dir, device=args.device,
-                                                        mineclip=args.mineclip)
+    settings = get_settings(args.scale).with_overrides(prompt=args.prompt, seed=args.seed, device=args.device,
+                                                        shipped_agent=args.shipped_agent)
     if not settings.prompt.strip():
-        raise UsageError("--prompt is empty; give a short instruction such as 'chop a tree'")
-    try:
-        settings.released_mineclip()  # checks --mineclip against the files on disk
-    except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError("--prompt is empty; give a short instruction such as 'look at the sky'")
     out = args.out or DEFAULT_OUT / settings.scale
     out.mkdir(parents=True, exist_ok=True)
     from_stage = _check_settings(out, settings, args.from_stage)

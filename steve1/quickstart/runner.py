@@ -2,7 +2,8 @@
 
 A stage is finished when its folder holds `done.json` (written atomically, last): its seconds, its outputs
 and a small result dict. A rerun skips finished stages and runs the rest. Once a stage runs, every later
-stage runs again (their inputs may have changed). `from_stage` reruns that stage and all after it. A stage
+stage runs again (their inputs may have changed), unless the stage `feeds_later=False` (nothing after it
+reads its outputs). `from_stage` reruns that stage and all after it. A stage
 that is not `keeps_partial` starts from an empty folder; one that is (training with its own checkpoints)
 keeps what an interrupted run left so that it can resume.
 """
@@ -27,6 +28,7 @@ class Stage:
     run: Callable[[StageContext], dict]  # returns {"outputs": [paths], ...any JSON-able result}
     description: str = ""
     keeps_partial: bool = False
+    feeds_later: bool = True  # later stages read its outputs: running it reruns them
 
 
 @dataclass
@@ -88,7 +90,7 @@ def run_stages(stages: Sequence[Stage], out: str | Path, settings: object, from_
             results[stage.name] = done
             records.append(StageRecord(stage.name, d, float(done.get("seconds", 0.0)), True, done))
             continue
-        rerun = True
+        rerun = rerun or stage.feeds_later
         (d / DONE_FILE).unlink(missing_ok=True)
         if d.exists() and not stage.keeps_partial:
             shutil.rmtree(d)

@@ -5,9 +5,7 @@ Option names are ours (`--policy`, `--weights`, ...); the original's names are a
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-import json
 import logging
 import re
 from collections.abc import Callable
@@ -22,7 +20,6 @@ from steve1.cli_config import UsageError, settings_field
 from steve1.envs import WORLD_NAMES, make_world
 from steve1.envs.base import World
 from steve1.utils.checks import check_float, check_int, check_writable_dir
-from steve1.vpt.config import PolicyConfig, policy_config
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -32,7 +29,8 @@ class ModelSettings:
     """The agent's models (released weights by default, or your own files by path) and where they run."""
 
     policy: str = settings_field(default=str(paths.VPT_MODEL), alias=["--in-model"])
-    """VPT .model file, or a size: 1x, 2x, 3x, tiny"""
+    """VPT .model file, or a size: 1x, 2x, 3x, small, tiny; or 'minetest': the STEVE-1 shipped with the
+    package, trained on the embedded world (its own weights, MineCLIP and prior; no download)"""
     weights: str = settings_field(default=str(paths.STEVE1_WEIGHTS), alias=["--in-weights"])
     """STEVE-1 policy weights (the released file, or your own `steve1 train` output)"""
     mineclip: str = "attn"
@@ -94,51 +92,10 @@ def setup_logging(verbose: bool = False) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
-SHIPPED_POLICY_CONFIG = paths.SHIPPED_POLICY.with_name("policy.config.json")
-
-
-def shipped_policy_config(path: Path = SHIPPED_POLICY_CONFIG) -> PolicyConfig:
-    """The VPT size the shipped policy was trained at: `policy.config.json` beside its weights, holding a
-    size name ({"size": "tiny"}) or PolicyConfig fields (at the top level or under "config")."""
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise FileNotFoundError(f"{path}: the shipped policy's size config is missing or unreadable "
-                                f"({type(err).__name__})") from None
-    if isinstance(data, dict) and isinstance(data.get("size"), str):
-        return policy_config(data["size"])
-    fields = data.get("config", data) if isinstance(data, dict) else None
-    if not isinstance(fields, dict):
-        raise ValueError(f"{path}: expected a size name or PolicyConfig fields, got {type(data).__name__}")
-    known = {f.name for f in dataclasses.fields(PolicyConfig)}
-    return PolicyConfig(**{k: v for k, v in fields.items() if k in known})
-
-
-def resolve_shipped(args) -> dict:
-    """load_agent_models' arguments from the settings, with `minetest` (paths.SHIPPED_NAME) in --policy,
-    --weights, --mineclip or --prior-weights standing for the models this package ships (trained on the
-    embedded world). A missing shipped file is named in one error."""
-    name = paths.SHIPPED_NAME
-    kwargs = {"policy": args.policy, "policy_weights": args.weights, "mineclip": args.mineclip,
-              "prior_weights": args.prior_weights}
-    files = {"policy": SHIPPED_POLICY_CONFIG, "policy_weights": paths.SHIPPED_POLICY,
-             "mineclip": paths.SHIPPED_MINECLIP, "prior_weights": paths.SHIPPED_PRIOR}
-    if args.random_weights:  # nothing is read but the sizes
-        files = {"policy": SHIPPED_POLICY_CONFIG, "mineclip": paths.SHIPPED_MINECLIP}
-    wanted = {k: f for k, f in files.items() if str(kwargs[k]) == name}
-    missing = [str(f) for f in wanted.values() if not Path(f).is_file()]
-    if missing:
-        raise FileNotFoundError(f"the shipped '{name}' models are not in this install (missing "
-                                f"{', '.join(missing)}); pass your own files, or --policy tiny --mineclip "
-                                f"tiny --random-weights for a smoke test")
-    for key, path in wanted.items():
-        kwargs[key] = shipped_policy_config(path) if key == "policy" else str(path)
-    return kwargs
-
-
 def build_models(args) -> AgentModels:
     return load_agent_models(
-        **resolve_shipped(args), mineclip_weights=args.mineclip_weights,
+        policy=args.policy, policy_weights=args.weights, mineclip=args.mineclip,
+        mineclip_weights=args.mineclip_weights, prior_weights=args.prior_weights,
         random_weights=args.random_weights, device=args.device, seed=args.seed)
 
 

@@ -80,7 +80,7 @@ class EpisodeJob:
     meta: dict = field(default_factory=dict)
     video_path: Path | None = None
     overlay_prompt: bool = False  # draw the active prompt on every frame
-    start_items: dict[str, int] = field(default_factory=dict)  # world item -> count, given after the reset
+    start_items: dict = field(default_factory=dict)  # Minetest item -> count given at the start (world.give)
     attempts: int = 0  # retries so far (counted by the scheduler)
     faults: list[str] = field(default_factory=list)  # what went wrong in the earlier attempts
 
@@ -158,13 +158,13 @@ class EpisodeRunner:
 
     # ---------------------------------------------------------------- the scheduler's task
     def start(self, slot: int, job: EpisodeJob, world: World, obs: dict, info: dict) -> _Slot:
-        if job.start_items and not hasattr(world, "give"):
-            world_name = getattr(world, "name", type(world).__name__)
-            raise NotImplementedError(f"episode {job.key} starts with items {job.start_items}, but the "
-                                      f"{world_name} world cannot give items")
-        for item, count in job.start_items.items():
-            obs = world.give(item, count)  # the observation with the items in the inventory
         self.agent.reset(worlds=[slot])
+        if job.start_items:
+            give = getattr(world, "give", None)
+            if give is None:
+                raise ValueError(f"episode {job.key}: start items need a world with give() (Minetest)")
+            for item, count in job.start_items.items():
+                obs = give(item, count)
         return _Slot(job, obs, self.cfg, self.cfg.embedder is not None)
 
     def act(self, slots: list[int], states: list[_Slot]) -> list[dict]:

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The whole STEVE-1 recipe on the embedded Minetest world, from nothing to a steerable agent: the command
+# that made the models shipped in steve1/weights/minetest/ (README, "Model card"). Every step resumes, so
+# after a kill run the same command again; finished steps are skipped or return at once.
+#
+#   train/5_minetest_recipe.sh            # data/minetest/: episodes, MineCLIP, policy, prior, evaluation
+#   SHIP=1 train/5_minetest_recipe.sh     # then copy the three models into steve1/weights/minetest/
+#   EVAL_EPISODES=10 (default) sets the steerability benchmark's episodes per prompt (0 skips it)
+#
+# Steps (settings in steve1/configs/*_minetest.yaml; flags named here override nothing else):
+#   1. gen-mixed-agents  120 scripted-skill episodes x 1000 steps, 4 fast worlds, placeholder embeddings
+#   2. train-mineclip    our MineCLIP, contrastive on the episodes' captioned clips
+#   3. embed             the episodes' per-step embeddings recomputed with it
+#   4. create-sampling   train/val lists (T=160)
+#   5. train             the small policy from scratch, packed hindsight relabeling, goal dropout
+#   6. prior-data        (caption text, clip) embedding pairs -> data.pkl
+#   7. train-prior       the CVAE prior
+#   8. benchmarks.steerability   prompted vs unprompted, fixed held-out world seeds
+set -euo pipefail
+if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then  # this header, as help
+    sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
+    exit 0
+fi
+cd "$(dirname "$0")/.."
+DIR=data/minetest
+STEVE1="python -m steve1.cli"
+
+$STEVE1 gen-mixed-agents --config minetest --noprogress
+$STEVE1 train-mineclip --config minetest
+$STEVE1 embed --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth"
+$STEVE1 create-sampling --config minetest
+$STEVE1 train --config minetest
+$STEVE1 prior-data --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth" --out "$DIR/prior_data.pkl"
+$STEVE1 train-prior --config minetest
+
+if [[ "${SHIP:-0}" == 1 ]]; then
+    SHIPPED=steve1/weights/minetest
+    mkdir -p "$SHIPPED"
+    cp "$DIR/mineclip.pth" "$SHIPPED/mineclip.pth"
+    cp "$DIR/mineclip.config.json" "$SHIPPED/mineclip.config.json"
+    cp "$DIR/policy.weights" "$SHIPPED/policy.weights"
+    cp "$DIR/prior.pt" "$SHIPPED/prior.pt"
+fi
+if [[ "${EVAL_EPISODES:-10}" != 0 ]]; then
+    python -m benchmarks.steerability --episodes "${EVAL_EPISODES:-10}" --out "$DIR/steerability" \
+        --policy small --weights "$DIR/policy.weights" --mineclip "$DIR/mineclip.pth" \
+        --prior-weights "$DIR/prior.pt"
+fi
