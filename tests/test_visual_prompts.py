@@ -104,3 +104,18 @@ def test_frames_folder_and_bad_sources(tmp_path, embedder, episode):
         visual_goal(episode.path, embedder)
     with pytest.raises(FileNotFoundError, match="visual prompt"):
         visual_goal("no_such_prompt", embedder, tmp_path)
+
+
+def test_evaluate_runs_a_visual_prompt_of_your_own(episode, tmp_path, monkeypatch):
+    from steve1.run import evaluate
+    from tests.agent_fakes import TINY_RUN_ARGS, use_fake_worlds
+
+    use_fake_worlds(monkeypatch)
+    out = tmp_path / "out"
+    code = evaluate.main([*TINY_RUN_ARGS, "--agents", "visual", "--prompts", "", "--visual-prompt",
+                          f"{episode.path}@31", "--out-dir", str(out), "--episodes", "1", "--steps", "5",
+                          "--no-mineclip-eval"])
+    assert code == 0
+    [record] = [json.loads(p.read_text()) for p in (out / "episodes").glob("visual__*.json")]
+    assert record["row"]["agent"] == "visual" and record["row"]["cond_scale"] == 7.0
+    assert record["prompts"] == ["visual: ep_seed7@31"] and record["row"]["steps"] == 5
