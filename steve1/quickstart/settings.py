@@ -40,7 +40,7 @@ class QuickstartSettings:
     video_height: int = 180
     # released files (used instead of training from scratch where present)
     weights_dir: str = str(paths.WEIGHTS_DIR)
-    mineclip: str = "auto"  # auto: released attn.pth when present, else tiny; "released"; "tiny"
+    mineclip: str = "auto"  # auto: released attn.pth when present, else tiny; "released"; "tiny"; "minetest"
     device: str = "cpu"
 
     def with_overrides(self, **kw) -> QuickstartSettings:
@@ -78,9 +78,12 @@ class QuickstartSettings:
 
     def released_mineclip(self) -> bool:
         """Whether the run embeds with the released attn.pth (else the tiny seeded model)."""
-        if self.mineclip not in ("auto", "released", "tiny"):  # the path of a MineCLIP of ours
-            if not Path(self.mineclip).is_file():
-                raise FileNotFoundError(f"--mineclip {self.mineclip}: not auto, released, tiny or a file")
+        if self.mineclip not in ("auto", "released", "tiny"):  # minetest (shipped) or a MineCLIP of ours
+            from steve1.mineclip.checkpoint import mineclip_file
+
+            if not mineclip_file(self.mineclip).is_file():  # says so itself when the shipped file is missing
+                raise FileNotFoundError(f"--mineclip {self.mineclip}: not auto, released, tiny, "
+                                        f"{paths.SHIPPED_NAME} or a file")
             return False
         if self.mineclip == "released" and not self.has_mineclip():
             raise FileNotFoundError(f"--mineclip released: {self.mineclip_weights} not found; run "
