@@ -8,13 +8,13 @@ import pytest
 import torch
 
 from steve1.cli_config import UsageError
+from steve1.data.captions import EVENTS
 from steve1.data.embedding import embed_fn_for
 from steve1.mineclip import MineClipEmbedder, load_mineclip, random_mineclip
 from steve1.mineclip import train as train_mod
 from steve1.mineclip.checkpoint import resolve_mineclip, save_mineclip, sidecar_path
 from steve1.mineclip.synthetic import write_synthetic_episode
 from steve1.mineclip.tokenizer import tokenize
-from steve1.data.captions import EVENTS
 from steve1.mineclip.train import (
     CaptionedClips,
     TrainMineClipSettings,

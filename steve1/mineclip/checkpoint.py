@@ -128,21 +128,43 @@ def config_from_sidecar(meta: Mapping) -> MineClipConfig:
     return MineClipConfig(**meta["config"])
 
 
-def save_mineclip(model: MineCLIP, path: str | Path, extra: Mapping | None = None) -> Path:
+def save_mineclip(model: MineCLIP, path: str | Path, extra: Mapping | None = None,
+                  dtype: torch.dtype = torch.float32) -> Path:
     """Write `model` as a checkpoint of ours: attn.pth's layout (`path`) and its sidecar, each atomically.
 
-    The weights are written first and the sidecar last, so a file with a sidecar is always complete."""
+    dtype float16 / bfloat16 halves the file (the loader converts back to float32): for shipping a model
+    whose weights are already rounded to that dtype (`round_weights`). The tied copies of a tower are then
+    stored once (shared storage; the keys are all there). The weights are written first and the sidecar
+    last, so a file with a sidecar is always complete."""
     from steve1.utils.atomic import atomic_path, atomic_write_text
 
     path = Path(path)
-    state = {CHECKPOINT_PREFIX + k: v.detach().to("cpu", torch.float32).clone()
-             for k, v in model.state_dict().items()}
+    if dtype == torch.float32:
+        state = {CHECKPOINT_PREFIX + k: v.detach().to("cpu", torch.float32).clone()
+                 for k, v in model.state_dict().items()}
+    else:
+        converted: dict[tuple, torch.Tensor] = {}  # one stored tensor per tied tensor
+        state = {}
+        for k, v in model.state_dict().items():
+            same = (v.data_ptr(), tuple(v.shape), v.stride())
+            if same not in converted:
+                converted[same] = v.detach().to("cpu", dtype).clone()
+            state[CHECKPOINT_PREFIX + k] = converted[same]
     with atomic_path(path) as tmp:
         torch.save({"state_dict": state}, tmp)
     meta = {"format": SIDECAR_FORMAT, "config": dataclasses.asdict(model.config),
             "config_name": config_name(model.config), "sha256": file_digest(path, "sha256"), **(extra or {})}
     atomic_write_text(sidecar_path(path), json.dumps(meta, indent=1))
     return path
+
+
+@torch.no_grad()
+def round_weights(model: MineCLIP, dtype: torch.dtype = torch.float16) -> MineCLIP:
+    """Round every weight of `model` (float32) to the nearest `dtype` value, in place: a checkpoint saved
+    from it in `dtype` then loads back to exactly these float32 weights."""
+    for t in model.state_dict().values():
+        t.copy_(t.to(dtype).to(t.dtype))
+    return model
 
 
 def config_name(cfg: MineClipConfig) -> str:
