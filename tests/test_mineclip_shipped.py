@@ -40,6 +40,10 @@ def test_minetest_names_the_shipped_file_everywhere():
     want = MineClipEmbedder(model).embed_frames(frames)
     np.testing.assert_allclose(got[15], want[15], rtol=1e-5, atol=1e-6)
     assert got[15].shape == (1, 512)
+    from steve1.data.reembed import model_id
+
+    assert model_id(paths.SHIPPED_NAME, paths.MINECLIP_WEIGHTS) == "sha256:" + file_digest(
+        paths.SHIPPED_MINECLIP, "sha256")  # steve1 embed --mineclip minetest
 
 
 def test_the_agent_and_the_quickstart_take_the_name():
