@@ -37,7 +37,8 @@ class EmbedSettings:
     episodes: str = str(paths.MIXED_AGENTS_DATASET_DIR)
     """folder(s) of episode directories, comma-separated"""
     mineclip: str = "attn"
-    """MineCLIP: attn (the released file), tiny/reduced (random weights) or a checkpoint path of ours"""
+    """MineCLIP: attn (the released file), minetest (the shipped one), tiny/reduced (random weights) or a
+    checkpoint path of ours"""
     mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
     """where the released attn.pth is (for --mineclip attn)"""
     device: str = "auto"
