@@ -100,11 +100,12 @@ def embed_fn_for(
     dtype: str = "auto",
 ) -> EmbedFn:
     """The embedder a data tool's `--mineclip_config` names: "attn" (the released weights, default path
-    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored), "fake" (`fake_embed_fn`), or
-    the path of a MineCLIP checkpoint of ours."""
-    if config not in EMBED_CONFIGS and not Path(config).is_file():
-        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)} or the path of "
-                         f"a checkpoint (steve1 train-mineclip)")
+    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored), "fake" (`fake_embed_fn`),
+    "minetest" (the MineCLIP this package ships) or the path of a MineCLIP checkpoint of ours."""
+    if config not in EMBED_CONFIGS and config != paths.SHIPPED_NAME and not Path(config).is_file():
+        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)}, "
+                         f"{paths.SHIPPED_NAME} (the shipped MineCLIP) or the path of a checkpoint "
+                         f"(steve1 train-mineclip)")
     if config == "fake":
         return fake_embed_fn
     return make_mineclip_embed_fn(None if config == "tiny" else weights, config, device, batch_size, dtype)

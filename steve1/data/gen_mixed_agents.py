@@ -481,8 +481,8 @@ class GenerateSettings:
     mineclip_weights: str = "data/weights/mineclip/attn.pth"
     """MineCLIP weights file"""
     mineclip_config: str = settings_field(default="attn", alias=["--mineclip"])
-    """MineCLIP: the released 'attn', a random 'tiny' one, 'fake' (tests), or a checkpoint of ours (a path
-    written by train-mineclip)"""
+    """MineCLIP: the released 'attn', the shipped 'minetest', a random 'tiny' one, 'fake' (tests), or a
+    checkpoint of ours (a path written by train-mineclip)"""
     mineclip_dtype: str = settings_field(default="auto", choices=("auto", "float32", "float16", "bfloat16"))
     """MineCLIP compute dtype"""
     device: str = settings_field(default_factory=default_device)

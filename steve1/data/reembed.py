@@ -37,7 +37,8 @@ class EmbedSettings:
     episodes: str = str(paths.MIXED_AGENTS_DATASET_DIR)
     """folder(s) of episode directories, comma-separated"""
     mineclip: str = "attn"
-    """MineCLIP: attn (the released file), tiny/reduced (random weights) or a checkpoint path of ours"""
+    """MineCLIP: attn (the released file), minetest (the shipped one), tiny/reduced (random weights) or a
+    checkpoint path of ours"""
     mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
     """where the released attn.pth is (for --mineclip attn)"""
     device: str = "auto"
@@ -53,14 +54,14 @@ class EmbedSettings:
 
 def model_id(spec: str, released_weights: str | Path) -> str:
     """What identifies a MineCLIP: sha256 of its file, or the seeded random config's name."""
-    from steve1.mineclip.checkpoint import is_config_name
+    from steve1.mineclip.checkpoint import is_config_name, mineclip_file
     from steve1.utils.checksum import file_digest
 
     if spec == "attn":
         return "sha256:" + file_digest(released_weights, "sha256")
     if is_config_name(spec):
         return f"random:{spec}:seed0"
-    return "sha256:" + file_digest(spec, "sha256")
+    return "sha256:" + file_digest(mineclip_file(spec), "sha256")  # 'minetest': the shipped file
 
 
 def read_record(episode_dir: str | Path) -> dict | None:

@@ -34,7 +34,7 @@ class ModelSettings:
     weights: str = settings_field(default=str(paths.STEVE1_WEIGHTS), alias=["--in-weights"])
     """STEVE-1 policy weights (the released file, or your own `steve1 train` output)"""
     mineclip: str = "attn"
-    """MineCLIP: attn (released), tiny, reduced, or a checkpoint of ours (train-mineclip)"""
+    """MineCLIP: attn (released), minetest (shipped), tiny, reduced, or a checkpoint of ours"""
     mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
     """MineCLIP weights (read only for --mineclip attn)"""
     prior_weights: str = str(paths.PRIOR_WEIGHTS)
