@@ -401,7 +401,7 @@ def run(s: TrainMineClipSettings) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_verb(TrainMineClipSettings, run, argv, verb="train-mineclip")
+    return run_verb(TrainMineClipSettings, run, argv, verb="train-mineclip", config_prefix="mineclip")
 
 
 if __name__ == "__main__":
