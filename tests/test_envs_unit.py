@@ -123,6 +123,22 @@ def test_observations_conform_to_the_observation_space():
     assert {**obs, "inventory": {"dirt": 1}} not in space  # every item of the fixed list, always
 
 
+def test_plain_python_scalars_are_in_the_space_without_gymnasiums_casting_warning():
+    import warnings
+
+    space = base.observation_space(144, 256)
+    inventory, _ = fixed_inventory({"dirt": 3})
+    obs = make_observation(np.zeros((144, 256, 3), np.uint8), inventory, (1.0, 2.0, 3.0), 12.5, -170.0, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any gymnasium warning fails the test
+        assert obs in space
+        assert {**obs, "inventory": {**inventory, "dirt": 2.5}} not in space  # counts are whole
+        assert {**obs, "inventory": {**inventory, "dirt": True}} not in space
+        assert {**obs, "life_stats": {"life": "20"}} not in space
+        assert {**obs, "life_stats": {"life": np.float32(19.5)}} in space
+        assert space.sample() in space  # gymnasium's own 0-d arrays still belong
+
+
 @pytest.mark.parametrize("hw", [(144, 256), (180, 320), (720, 1280)])
 def test_frames_of_any_render_size_go_through_the_agent_and_mineclip_preprocessing(hw):
     frames = np.random.default_rng(0).integers(0, 256, (2, *hw, 3), dtype=np.uint8)
