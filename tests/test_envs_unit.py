@@ -179,6 +179,39 @@ def test_framebuffer_reads_rgb(tmp_path):
     np.testing.assert_array_equal(frame, rgb)
 
 
+def test_a_paced_step_waits_for_a_redrawn_screen_until_its_deadline(tmp_path):
+    from steve1.envs.minetest.world import MinetestWorld
+
+    rgb = np.random.default_rng(0).integers(0, 255, (36, 64, 3), dtype=np.uint8)
+    _write_xwd(tmp_path / "screen", 36, 64, rgb)
+    frames = FrameBuffer(tmp_path / "screen")
+    seen = frames.snapshot()
+    assert frames.unchanged_since(seen) and not frames.unchanged_since(None)
+
+    class Redraws:  # the screen of the file, redrawn by "the game" after `after` looks
+        def __init__(self, after):
+            self.after, self.looks = after, 0
+
+        def unchanged_since(self, snapshot):
+            self.looks += 1
+            if self.looks == self.after:
+                with open(tmp_path / "screen", "r+b") as f:
+                    f.seek(-1, os.SEEK_END)
+                    f.write(b"\x01")
+            return frames.unchanged_since(snapshot)
+
+    world = object.__new__(MinetestWorld)  # only the waiting logic: no game
+    world.timing, world._last_screen = {}, seen
+    world._frames = Redraws(after=3)
+    world._await_new_frame(time.monotonic() + 60)  # returns once redrawn, long before the deadline
+    assert world._frames.looks == 3 and not frames.unchanged_since(seen)
+    world._last_screen = frames.snapshot()
+    world._frames = Redraws(after=10**9)  # never redrawn (a still scene): gives up at the deadline
+    deadline = time.monotonic() + 0.05
+    world._await_new_frame(deadline)
+    assert time.monotonic() >= deadline and world._frames.looks >= 2
+
+
 def test_children_die_with_their_parent(tmp_path):
     """A parent killed with SIGKILL leaves no child behind (PR_SET_PDEATHSIG + own process group)."""
     script = textwrap.dedent(f"""
