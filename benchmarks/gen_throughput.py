@@ -71,6 +71,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skills", default="", help="a skill mix a+b+... (default: every skill)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=GENERATION_THREADS, help="torch CPU threads")
+    parser.add_argument("--inline-embedding", action="store_true",
+                        help="embed on the stepping thread, as before the background worker (to compare)")
     parser.add_argument("--stand-in-worlds", action="store_true",
                         help="worlds without a game: what generation itself costs (profile with cProfile)")
     args = parser.parse_args(argv)
@@ -98,13 +100,15 @@ def main(argv: list[str] | None = None) -> None:
         def make(slot):
             return make_world("minetest", **kwargs)
 
-    print(f"world settings: {settings_name}; MineCLIP: tiny; torch threads: {args.threads}; "
+    where = "in line" if args.inline_embedding else "background thread"
+    print(f"world settings: {settings_name}; MineCLIP: tiny on the {where}; torch threads: {args.threads}; "
           f"cores: {os.cpu_count()}; load: {os.getloadavg()[0]:.1f}", flush=True)
     embed_fn = embed_fn_for("tiny", None, "cpu", batch_size=16)
     with tempfile.TemporaryDirectory() as out:
         gen = MixedAgentGenerator(agents[0], agents[1], make, embed_fn, out, max_timesteps=args.steps,
                                   min_timesteps=16, seed=args.seed, num_worlds=args.worlds,
-                                  world_kind="minetest", progress=False, start_items=skill_start_items(specs))
+                                  world_kind="minetest", progress=False, start_items=skill_start_items(specs),
+                                  background_embedding=not args.inline_embedding)
         t0 = time.perf_counter()
         stats = gen.run(args.episodes)
         wall = time.perf_counter() - t0
