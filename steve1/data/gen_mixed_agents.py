@@ -392,8 +392,12 @@ class MixedAgentGenerator:
     def stop(self, slot: int, ep: _Episode, error: BaseException) -> None:
         if isinstance(error, KeyboardInterrupt):
             self._end(ep, "keyboard", error)
-        else:
+            return
+        try:
             self._worker.submit(ep.writer.abort)
+        except Exception as worker_error:  # noqa: BLE001 - the run is failing with `error` already
+            log.error("embedding worker: %s", worker_error)
+            ep.writer.abort()
 
     def _failed(self, job: GenerationJob, message: str) -> None:
         self.stats.failed.append((job.key, message))
