@@ -117,3 +117,64 @@ def test_a_worker_killed_mid_episode_is_retried_nothing_lost_or_duplicated(local
     assert [p.name for p in out.iterdir() if p.name.startswith(PARTIAL_PREFIX)] == []
     assert len(list_episode_dirs(out)) == EPISODES
     assert folder_files(out) == folder_files(local)
+
+
+def _write_video(path: Path, n: int, seed: int) -> None:
+    import cv2
+    import numpy as np
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    base = np.random.default_rng(seed).integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 20, (40, 30))
+    for i in range(n):
+        writer.write(np.roll(base, shift=(2 * i, 3 * i), axis=(0, 1)))
+    writer.release()
+
+
+def test_labelling_on_ray_writes_the_local_episodes(local_ray, tmp_path, capsys):
+    from steve1.idm.label import main
+
+    videos = tmp_path / "videos"
+    for k, n in enumerate((40, 24)):
+        _write_video(videos / f"play{k}.mp4", n, seed=k)
+    (videos / "broken.mp4").write_bytes(b"\x00not a video" * 50)
+
+    def label(out: Path, *extra: str) -> dict:
+        argv = ["--video-dir", str(videos), "--output-dir", str(out), "--idm-model", "tiny", "--idm-weights",
+                "random", "--mineclip", "fake", "--device", "cpu", "--window", "16", "--stride", "8",
+                "--threads", "1", "--no-progress", *extra]
+        assert main(argv) == 0
+        return json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+
+    local, on_ray = label(tmp_path / "local"), label(tmp_path / "ray", "--ray")
+    assert (on_ray["labelled"], on_ray["failed"], on_ray["frames"]) == (local["labelled"], local["failed"],
+                                                                        local["frames"]) == (2, 1, 64)
+    assert folder_files(tmp_path / "ray") == folder_files(tmp_path / "local")  # IDM actions included
+    assert label(tmp_path / "ray", "--ray")["already_done"] == 2  # a rerun resumes
+
+
+def test_embedding_on_ray_matches_the_local_path(local_ray, tmp_path):
+    import shutil
+
+    import numpy as np
+
+    from steve1.data.episode import Episode, EpisodeWriter
+    from steve1.data.reembed import EmbedSettings, read_record, reembed
+
+    rng = np.random.default_rng(0)
+    for name in ("e1", "e2", "e3"):
+        writer = EpisodeWriter(tmp_path / "local")
+        for _ in range(20):
+            writer.append(rng.integers(0, 255, (128, 128, 3), dtype=np.uint8), {"camera": np.zeros(2)}, None)
+        writer.finish(name, {"seed": 0})
+    shutil.copytree(tmp_path / "local", tmp_path / "ray")
+    settings = lambda folder, **kw: EmbedSettings(episodes=str(tmp_path / folder), mineclip="tiny",  # noqa
+                                                  device="cpu", batch_size=8, **kw)
+    local, on_ray = reembed(settings("local")), reembed(settings("ray", ray=LOCAL))
+    assert (on_ray["embedded"], on_ray["frames"]) == (local["embedded"], local["frames"]) == (3, 60)
+    for name in ("e1", "e2", "e3"):
+        a, b = Episode(tmp_path / "local" / name).embeds(), Episode(tmp_path / "ray" / name).embeds()
+        assert a[:15] == b[:15] == [None] * 15
+        np.testing.assert_allclose(np.concatenate(b[15:]), np.concatenate(a[15:]), rtol=1e-5, atol=1e-6)
+        assert read_record(tmp_path / "ray" / name) == read_record(tmp_path / "local" / name)
+    assert reembed(settings("ray", ray=LOCAL))["embedded"] == 0  # a rerun resumes

@@ -25,6 +25,10 @@ TASK_RETRIES = 3  # a task whose worker died (killed, out of memory, node lost) 
 _MODELS: dict[Hashable, Any] = {}  # per worker process: key -> loaded model
 
 
+class JobsLost(OSError):
+    """Some jobs' workers died on every try; their outputs are not there, and a rerun makes them."""
+
+
 class JobLost:
     """The result of a job whose worker died more often than it was retried (or whose node was lost)."""
 
