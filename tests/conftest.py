@@ -20,3 +20,12 @@ def load_parity(name: str) -> dict:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="session")
+def local_ray():
+    """One local Ray of 2 CPUs for the tests of steve1.cluster (started on first use)."""
+    ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[dev]" installs it)')
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()

@@ -50,14 +50,6 @@ def test_ray_option_and_environment(monkeypatch):
 
 
 # ------------------------------------------------------------------------------------------ on a local Ray
-ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[dev]" installs it)')
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
 
 
 @pytest.fixture(scope="module")

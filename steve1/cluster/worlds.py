@@ -15,10 +15,11 @@ import logging
 import os
 from collections.abc import Callable
 
-from steve1.cluster.runtime import TASK_CPUS
+from steve1.cluster.runtime import TASK_CPUS, connect
 
 log = logging.getLogger("steve1.cluster")
 
+WorldFactory = Callable[[int], "RemoteWorld"]  # slot -> a world in its own actor
 OPTIONAL_METHODS = ("give",)  # world methods beyond the protocol that callers look for with getattr
 CLOSE_TIMEOUT_S = 60
 
@@ -90,9 +91,10 @@ class RemoteWorld:
 
 
 def remote_world_factory(name: str, kwargs: dict | None = None, num_cpus: float = TASK_CPUS,
-                         num_gpus: float = 0.0) -> Callable[[int], RemoteWorld]:
-    """`make_world(slot)` for the scheduler: each call starts a world `name` in a new Ray actor."""
-    import ray
+                         num_gpus: float = 0.0, ray_option: str | None = None) -> WorldFactory:
+    """`make_world(slot)` for the scheduler: each call starts a world `name` (made with `kwargs`) in a new
+    Ray actor. Connects to Ray first (`ray_option`: the verb's --ray) unless it is initialised already."""
+    ray = connect(ray_option)
 
     actor_class = ray.remote(WorldActor).options(num_cpus=num_cpus, num_gpus=num_gpus, max_restarts=0)
     kwargs = dict(kwargs or {})
