@@ -49,6 +49,25 @@ def test_ray_option_and_environment(monkeypatch):
     assert parse("--ray", "--no-progress") == LOCAL
 
 
+def test_the_runners_world_factory_routes_to_world_actors_only_with_ray(monkeypatch):
+    """evaluate / run-agent / paper-videos: --ray gives worlds in Ray actors (steve1.cluster.worlds, driven
+    as in test_cluster_minetest), no --ray the local worlds."""
+    import steve1.cluster.worlds as worlds
+    from steve1.run import common
+    from steve1.run.evaluate import EvaluateSettings
+
+    monkeypatch.delenv(RAY_ENV, raising=False)
+    calls = []
+    monkeypatch.setattr(worlds, "remote_world_factory",
+                        lambda name, **kw: calls.append((name, kw)) or "remote")
+    monkeypatch.setattr(common, "make_world", lambda name: f"local {name}")
+    assert common.world_factory(EvaluateSettings(world="minetest"))(0) == "local minetest" and calls == []
+    assert common.world_factory(EvaluateSettings(world="minetest", ray="head:6379")) == "remote"
+    assert calls == [("minetest", {"ray_option": "head:6379"})]
+    monkeypatch.setenv(RAY_ENV, LOCAL)
+    assert common.world_factory(EvaluateSettings(world="minetest")) == "remote"
+
+
 # ------------------------------------------------------------------------------------------ on a local Ray
 
 

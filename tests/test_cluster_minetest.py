@@ -93,21 +93,3 @@ def test_a_killed_world_actor_reruns_its_episode(local_ray, tmp_path):
     game_pids = [p for d in pids for k, p in d.items() if p and k != "actor"]
     assert wait_gone(game_pids, 30), "a game or display process outlived its actor"
 
-
-def test_evaluation_with_world_actors(local_ray, tmp_path):
-    """`steve1 evaluate --ray`: the episodes run in Minetest worlds on Ray actors, the policy on the driver;
-    the results are those of a complete evaluation (rows, resumable episodes)."""
-    from steve1.eval.results import read_rows_csv
-    from steve1.run import evaluate
-    from tests.agent_fakes import TINY_RUN_ARGS
-
-    out = tmp_path / "eval"
-    argv = ["--prompts", "wood", "--agents", "text,unconditional", "--episodes", "1", "--steps", "12",
-            "--n-worlds", "1", "--world", "minetest", "--out-dir", str(out), "--ray", *TINY_RUN_ARGS]
-    assert evaluate.main(argv) == 0
-    rows = read_rows_csv(out / "results.csv")
-    assert sorted((r["agent"], r["prompt"]) for r in rows) == [("text", "wood"), ("unconditional", "wood")]
-    assert all(r["world_seed"] == "0" for r in rows)
-    assert evaluate.main(argv) == 0  # a rerun resumes: every episode is loaded, none run again
-    assert sorted(p.name for p in (out / "episodes").glob("*.json")) == ["text__wood__0.json",
-                                                                        "unconditional__wood__0.json"]
