@@ -22,10 +22,15 @@ def _seed():
     torch.manual_seed(0)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_ray():
-    """One local Ray of 2 CPUs for the tests of steve1.cluster (started on first use)."""
+    """A local Ray of 2 CPUs for one test module of steve1.cluster. Ray replaces `builtins.print` while it
+    runs; it is put back afterwards, so later tests see the real one."""
+    import builtins
+
     ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[dev]" installs it)')
+    real_print = builtins.print
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     yield ray
     ray.shutdown()
+    builtins.print = real_print
