@@ -48,6 +48,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from steve1.cli_config import EXIT_INTERRUPTED, UsageError, check, report, run_verb, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, acting_name, make_agent, skill_names, skills_module
 from steve1.data.embedding import (
     CHUNK_FRAMES,
@@ -530,6 +531,8 @@ class GenerateSettings:
     """delete the episodes already in --output-dir and start the run again"""
     progress: bool = True
     """show a progress bar"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """worlds as Ray actors: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
     def __post_init__(self):
         check(self.num_episodes >= 1, f"--num-episodes must be >= 1, got {self.num_episodes}")
@@ -607,10 +610,18 @@ def run(s: GenerateSettings) -> int:
     if seed is None:
         seed = new_run_seed()
     spec1, spec2 = s.agent_specs()
-    agent1, agent2 = make_agent(spec1, seed=seed, device=s.device), make_agent(spec2, seed=seed + 1,
-                                                                               device=s.device)
-    embed_fn = embed_fn_for(s.mineclip_config, s.mineclip_weights, s.device, s.batch_size, s.mineclip_dtype)
     world_kwargs = s.world_kwargs()
+    remote_worlds = None
+    if use_ray(s.ray):  # worlds as Ray actors; the agents and MineCLIP batched in one model actor
+        from steve1.cluster.generation import ray_parts
+
+        agents = [(spec1, seed), (spec2, seed + 1)]
+        agent1, agent2, embed_fn, remote_worlds = ray_parts(s, agents, world_kwargs)
+    else:
+        agent1, agent2 = make_agent(spec1, seed=seed, device=s.device), make_agent(spec2, seed=seed + 1,
+                                                                                   device=s.device)
+        embed_fn = embed_fn_for(s.mineclip_config, s.mineclip_weights, s.device, s.batch_size,
+                                s.mineclip_dtype)
     shaping = {k: getattr(s, k) for k in OUTPUT_SHAPING}
     if s.mineclip_config != "attn":
         shaping["mineclip_weights"] = None  # not read by the other configs
@@ -627,7 +638,7 @@ def run(s: GenerateSettings) -> int:
             raise UsageError(f"--world {s.world} does not take {flags} ({err})") from None
 
     gen = MixedAgentGenerator(
-        agent1, agent2, make, embed_fn, s.output_dir, s.max_timesteps, s.min_timesteps,
+        agent1, agent2, remote_worlds or make, embed_fn, s.output_dir, s.max_timesteps, s.min_timesteps,
         s.switch_agent_prob, s.perform_spin_prob, s.env_seed, seed, s.num_worlds, s.world, s.progress,
         s.max_retries, skill_start_items((spec1, spec2)), shaping, s.overwrite,
     )

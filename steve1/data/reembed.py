@@ -21,7 +21,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from steve1 import paths
-from steve1.cli_config import UsageError, check, report, run_verb
+from steve1.cli_config import UsageError, check, report, run_verb, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.data.episode import EMBEDS_FILE, PICKLE_PROTOCOL, Episode, list_episode_dirs
 from steve1.utils.atomic import atomic_write_bytes, atomic_write_text
 
@@ -47,6 +48,8 @@ class EmbedSettings:
     """frames per image-tower call"""
     force: bool = False
     """re-embed episodes already embedded with this MineCLIP"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """each episode a Ray task: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size must be >= 1")
@@ -105,7 +108,11 @@ def reembed(s: EmbedSettings) -> dict:
     log.info("%d episodes: %d already embedded with %s, %d to do (%d embedded with another MineCLIP)",
              len(dirs), len(dirs) - len(todo), mid, len(todo), other)
     frames = 0
-    if todo:
+    if todo and use_ray(s.ray):  # each episode a Ray task (steve1.cluster)
+        from steve1.cluster.embed import embed_on_ray
+
+        frames = embed_on_ray(s, todo, device, mid)
+    elif todo:
         model, desc = resolve_mineclip(s.mineclip, s.mineclip_weights, device="cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         embedder = MineClipEmbedder(model, device=device, dtype=dtype, batch_size=s.batch_size)

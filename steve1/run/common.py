@@ -17,6 +17,7 @@ import torch
 from steve1 import paths
 from steve1.agent.models import RANDOM_WEIGHTS_LABEL, AgentModels, load_agent_models
 from steve1.cli_config import settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.envs import WORLD_NAMES, make_world
 from steve1.envs.base import World
 from steve1.utils.checks import check_float, check_int, check_writable_dir
@@ -64,6 +65,8 @@ class WorldSettings:
 class BatchedWorldSettings(WorldSettings):
     n_worlds: int = 1
     """worlds stepped together in one batch"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """worlds as Ray actors: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
 
 def check_run_settings(args) -> None:
@@ -101,6 +104,10 @@ def banner(models: AgentModels) -> str | None:
 
 def world_factory(args) -> Callable[[int], World]:
     name = args.world
+    if use_ray(getattr(args, "ray", None)):  # a world per Ray actor; the policy stays here (steve1.cluster)
+        from steve1.cluster.worlds import remote_world_factory
+
+        return remote_world_factory(name, ray_option=args.ray)
     return lambda slot: make_world(name)
 
 
