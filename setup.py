@@ -4,6 +4,7 @@ from pathlib import Path
 from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
+RAY = "ray>=2.9"  # plain Ray (core: tasks, actors, `ray start`); ~80 MB wheel, no dashboard extras
 MINERL_1_0 = "minerl @ git+https://github.com/minerllabs/minerl@v1.0.1"  # PEP 508 direct reference
 
 setup(
@@ -36,7 +37,9 @@ setup(
         # Real Minecraft: MineRL 1.0.1 from its git tag (PyPI's `minerl` is the old 0.4 API), built with
         # Java 8 and gradle on install (see README, "Real Minecraft").
         "minerl": [MINERL_1_0],
-        "dev": ["pytest>=7.0", "ruff>=0.4", "accelerate>=0.26", "hypothesis>=6.0"],
+        # Conversion, generation, embedding, labelling and evaluation on a Ray cluster (`--ray [ADDRESS]`).
+        "cluster": [RAY],
+        "dev": ["pytest>=7.0", "ruff>=0.4", "accelerate>=0.26", "hypothesis>=6.0", RAY],
     },
     entry_points={"console_scripts": ["steve1=steve1.cli:main"]},
     classifiers=[

@@ -1,10 +1,14 @@
 """Frames per second of mixed-agent generation into episodes on disk: scripted skills in N Minetest worlds
 (fast settings), MineCLIP embeddings from the tiny MineCLIP, everything the `gen-mixed-agents` verb does.
 
-    python -m benchmarks.gen_throughput --worlds 2 --steps 600 --episodes 4 --skills chop+dig+explore
+    python -m benchmarks.gen_throughput                       # 4 fast worlds, 8 episodes of 1000 steps
+    python -m benchmarks.gen_throughput --worlds 2 --steps 600 --episodes 4 --skills chop_tree+dig_dirt
 
-Last line: `frames_per_s=<x> frames=<n> wall_s=<s> worlds=<n> agents=<what acted> world_settings=<what>`.
-frames_per_s counts the frames of saved episodes over the wall time of the run (world start included).
+Last line: `frames_per_s=<x> frames=<n> wall_s=<s> worlds=<n> agents=<what acted> world_settings=<what>
+load_avg_1min=<l>`.
+frames_per_s counts the frames of saved episodes over the wall time of the run (world starts included; the
+worlds of free slots start together). The default worlds are world_fps's FAST_WORLDS (what two cores step at
+20 per second each with the fast settings); MineCLIP runs on the generator's background thread.
 When steve1.data.skills is not installed the agents are random ones (said in the output), and when the
 Minetest world has no `fast` option the worlds run unpaced instead (said too). `--stand-in-worlds`
 measures generation itself (agents, frames, MineCLIP, episode files) with worlds that cost nothing:
@@ -22,6 +26,7 @@ import time
 import numpy as np
 import torch
 
+from benchmarks.world_fps import FAST_WORLDS
 from steve1.data.agents import make_agent, skills_module
 from steve1.data.embedding import embed_fn_for
 from steve1.data.gen_mixed_agents import GENERATION_THREADS, MixedAgentGenerator, skill_start_items
@@ -60,12 +65,14 @@ def world_settings() -> tuple[dict, str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worlds", type=int, default=2)
-    parser.add_argument("--steps", type=int, default=600, help="steps per episode")
-    parser.add_argument("--episodes", type=int, default=4)
+    parser.add_argument("--worlds", type=int, default=FAST_WORLDS)
+    parser.add_argument("--steps", type=int, default=1000, help="steps per episode")
+    parser.add_argument("--episodes", type=int, default=2 * FAST_WORLDS)
     parser.add_argument("--skills", default="", help="a skill mix a+b+... (default: every skill)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=GENERATION_THREADS, help="torch CPU threads")
+    parser.add_argument("--inline-embedding", action="store_true",
+                        help="embed on the stepping thread, as before the background worker (to compare)")
     parser.add_argument("--stand-in-worlds", action="store_true",
                         help="worlds without a game: what generation itself costs (profile with cProfile)")
     args = parser.parse_args(argv)
@@ -93,20 +100,23 @@ def main(argv: list[str] | None = None) -> None:
         def make(slot):
             return make_world("minetest", **kwargs)
 
-    print(f"world settings: {settings_name}; MineCLIP: tiny; torch threads: {args.threads}; "
+    where = "in line" if args.inline_embedding else "background thread"
+    print(f"world settings: {settings_name}; MineCLIP: tiny on the {where}; torch threads: {args.threads}; "
           f"cores: {os.cpu_count()}; load: {os.getloadavg()[0]:.1f}", flush=True)
     embed_fn = embed_fn_for("tiny", None, "cpu", batch_size=16)
     with tempfile.TemporaryDirectory() as out:
         gen = MixedAgentGenerator(agents[0], agents[1], make, embed_fn, out, max_timesteps=args.steps,
                                   min_timesteps=16, seed=args.seed, num_worlds=args.worlds,
-                                  world_kind="minetest", progress=False, start_items=skill_start_items(specs))
+                                  world_kind="minetest", progress=False, start_items=skill_start_items(specs),
+                                  background_embedding=not args.inline_embedding)
         t0 = time.perf_counter()
         stats = gen.run(args.episodes)
         wall = time.perf_counter() - t0
     if stats.failed:
         print(f"{len(stats.failed)} episode(s) failed: {stats.failed[0][1]}")
     print(f"frames_per_s={stats.frames / wall:.1f} frames={stats.frames} wall_s={wall:.1f} "
-          f"worlds={args.worlds} agents={what} world_settings={settings_name}")
+          f"worlds={args.worlds} agents={what} world_settings={settings_name} "
+          f"load_avg_1min={os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Does a MineCLIP of ours know what happens in a clip? Clip -> caption retrieval on episodes it never saw.
 
     python -m benchmarks.mineclip_retrieval                      # ours (shipped, else the latest trained)
+    python -m benchmarks.mineclip_retrieval --weights minetest   # the shipped one
     python -m benchmarks.mineclip_retrieval --weights PATH --episodes DIR
     python -m benchmarks.mineclip_retrieval --synthetic          # synthetic held-out episodes
 
@@ -11,11 +12,14 @@ share of clips whose own event's caption is nearest, averaged over events (each 
 and over the phrasings: with the training phrasings (each in turn, one per event) and with the held-out
 phrasings no training run ever saw.
 
-Evaluation episodes: `--episodes DIR`, or generated once from fixed world seeds (not the training seeds)
-and cached under data/mineclip_retrieval/: with the scripted skills of `gen-mixed-agents` when this
-checkout has them; without them (no `--skills`, no states.jsonl) the benchmark says so and, with
-`--synthetic` or as the fallback, uses synthetic episodes (`steve1.mineclip.synthetic`, seed 2; train on
+Evaluation episodes: `--episodes DIR`, or generated once with the scripted skills of `gen-mixed-agents`
+(--fast worlds) from a fixed run seed and cached under data/mineclip_retrieval/episodes; their world seeds
+are checked against those of the training runs (and of the episodes the checkpoint's sidecar names) and
+never overlap them. `--synthetic` uses synthetic episodes (`steve1.mineclip.synthetic`, seed 2; train on
 seed 1 to compare) whose figures show that training works, not how it fares on game footage.
+
+Weights: `--weights PATH_OR_NAME`, default the MineCLIP this package ships (`minetest`), else the latest
+one trained (data/weights/mineclip/ours.pth).
 
 Last line: captions=<k> top1=<x> top1_heldout_phrasing=<y> chance=<1/k>
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,53 +38,70 @@ from steve1 import paths
 from steve1.data.captions import CLIP_FRAMES, EVENTS, label_clips
 from steve1.data.episode import Episode, list_episode_dirs
 
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "steve1" / "mineclip" / "weights"  # none shipped yet
 TRAINED = paths.WEIGHTS_DIR / "mineclip" / "ours.pth"  # train-mineclip's default output
 CACHE = paths.DATA_DIR / "mineclip_retrieval"
-EVAL_WORLD_SEED = 90_000  # world seeds of the generated evaluation episodes (training uses others)
-EVAL_EPISODES, EVAL_STEPS = 6, 1200
+EVAL_RUN_SEED = 90_000  # run seed of the generated evaluation episodes (their world seeds derive from it)
+EVAL_EPISODES, EVAL_MAX_STEPS, EVAL_MIN_STEPS = 6, 1000, 500
+EVAL_SKILLS = "chop_tree+dig_dirt+collect_seeds+look_at_sky+explore+swim+build_tower+place_blocks"
+# The runs the shipped models were trained on (run seed, episodes): the evaluation's world seeds avoid theirs.
+TRAINING_RUNS = ((1, 120),)
 SYNTHETIC_SEED, SYNTHETIC_EPISODES = 2, 2
+_SEED_IN_NAME = re.compile(r"_seed(\d+)_")
 
 
 def default_weights() -> Path:
-    shipped = sorted(SHIPPED_DIR.glob("*.pth")) if SHIPPED_DIR.is_dir() else []
-    return shipped[0] if shipped else TRAINED
+    """The MineCLIP this package ships, else the latest one trained (train-mineclip's default output)."""
+    return paths.SHIPPED_MINECLIP if paths.SHIPPED_MINECLIP.is_file() else TRAINED
 
 
-def generator_has_skills() -> bool:
-    from steve1.data.gen_mixed_agents import build_parser
+def training_world_seeds(weights: Path) -> set[int]:
+    """World seeds of the known training runs, plus those of the episodes the checkpoint's sidecar names."""
+    from steve1.data.gen_mixed_agents import episode_seed
+    from steve1.mineclip.checkpoint import read_sidecar
 
-    return any("--skills" in a.option_strings for a in build_parser()._actions)
+    seeds = {episode_seed(run, k) for run, n in TRAINING_RUNS for k in range(n)}
+    meta = read_sidecar(weights) if weights.is_file() else None
+    for folder in str(((meta or {}).get("trained") or {}).get("episodes", "")).split(","):
+        if folder.strip() and Path(folder.strip()).is_dir():
+            seeds |= {int(m.group(1)) for d in Path(folder.strip()).iterdir()
+                      if (m := _SEED_IN_NAME.search(d.name))}
+    return seeds
+
+
+def eval_world_seeds() -> list[int]:
+    from steve1.data.gen_mixed_agents import episode_seed
+
+    return [episode_seed(EVAL_RUN_SEED, k) for k in range(EVAL_EPISODES)]
 
 
 def generate_eval_episodes(out: Path) -> None:
-    """Scripted-skill episodes from fixed world seeds through `steve1 gen-mixed-agents` (its CLI)."""
-    for i in range(EVAL_EPISODES):
-        cmd = [sys.executable, "-m", "steve1.cli", "gen-mixed-agents", "--output_dir", str(out),
-               "--world", "minetest", "--skills", "--agent1", "random", "--agent2", "random",
-               "--mineclip_config", "fake", "--num_episodes", "1", "--env_seed", str(EVAL_WORLD_SEED + i),
-               "--seed", str(EVAL_WORLD_SEED + i), "--max_timesteps", str(EVAL_STEPS),
-               "--min_timesteps", str(EVAL_STEPS // 2)]
-        subprocess.run(cmd, check=True)
+    """Scripted-skill episodes of run seed EVAL_RUN_SEED through `steve1 gen-mixed-agents` (resumes)."""
+    cmd = [sys.executable, "-m", "steve1.cli", "gen-mixed-agents", "--output-dir", str(out),
+           "--num-episodes", str(EVAL_EPISODES), "--num-worlds", "2", "--fast", "--skills", EVAL_SKILLS,
+           "--max-timesteps", str(EVAL_MAX_STEPS), "--min-timesteps", str(EVAL_MIN_STEPS),
+           "--seed", str(EVAL_RUN_SEED), "--mineclip", "fake"]
+    print(f"generating the evaluation episodes once (cached in {out}): {' '.join(cmd[1:])}", flush=True)
+    subprocess.run(cmd, check=True)
 
 
-def eval_episodes(args) -> tuple[list[Path], str]:
+def eval_episodes(args, weights: Path) -> tuple[list[Path], str]:
     if args.episodes:
         return list_episode_dirs(args.episodes), f"episodes {args.episodes}"
-    if not args.synthetic:
-        real = CACHE / "skills"
-        if generator_has_skills():
-            if not (real.is_dir() and list_episode_dirs(real)):
-                generate_eval_episodes(real)
-            return list_episode_dirs(real), f"scripted-skill episodes {real} (world seeds {EVAL_WORLD_SEED}+)"
-        print("note: this checkout's gen-mixed-agents has no scripted skills (--skills) and records no "
-              "states.jsonl, so no captioned game episodes can be generated; using synthetic episodes")
-    from steve1.mineclip.synthetic import write_synthetic_dataset
+    if args.synthetic:
+        from steve1.mineclip.synthetic import write_synthetic_dataset
 
-    synth = CACHE / f"synthetic_seed{SYNTHETIC_SEED}"
-    if not synth.is_dir() or not list_episode_dirs(synth):
-        write_synthetic_dataset(synth, SYNTHETIC_EPISODES, seed=SYNTHETIC_SEED)
-    return list_episode_dirs(synth), f"SYNTHETIC episodes {synth} (seed {SYNTHETIC_SEED})"
+        synth = CACHE / f"synthetic_seed{SYNTHETIC_SEED}"
+        if not synth.is_dir() or not list_episode_dirs(synth):
+            write_synthetic_dataset(synth, SYNTHETIC_EPISODES, seed=SYNTHETIC_SEED)
+        return list_episode_dirs(synth), f"SYNTHETIC episodes {synth} (seed {SYNTHETIC_SEED})"
+    overlap = set(eval_world_seeds()) & training_world_seeds(weights)
+    if overlap:
+        raise SystemExit(f"evaluation world seeds {sorted(overlap)} are training seeds: change EVAL_RUN_SEED")
+    real = CACHE / "episodes"
+    if len(list_episode_dirs(real) if real.is_dir() else []) < EVAL_EPISODES:
+        generate_eval_episodes(real)
+    return list_episode_dirs(real), (f"scripted-skill episodes {real} (run seed {EVAL_RUN_SEED}, world "
+                                     f"seeds not trained on)")
 
 
 def clip_embeddings(embedder, episode_dirs: list[Path]) -> tuple[np.ndarray, list[str]]:
@@ -124,12 +146,12 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from steve1.mineclip import MineClipEmbedder
-    from steve1.mineclip.checkpoint import resolve_mineclip
+    from steve1.mineclip.checkpoint import mineclip_file, resolve_mineclip
 
     weights = args.weights or str(default_weights())
     model, desc = resolve_mineclip(weights, device=args.device)
     embedder = MineClipEmbedder(model, device=args.device)
-    episodes, data_desc = eval_episodes(args)
+    episodes, data_desc = eval_episodes(args, mineclip_file(weights))
     videos, events = clip_embeddings(embedder, episodes)
     names = [e for e in EVENTS if e in set(events)]  # the k events present
     n_train = min(len(EVENTS[e].train_phrasings) for e in names)

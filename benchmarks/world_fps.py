@@ -9,8 +9,9 @@ One world at the default size (no --fast/--worlds/--resolution), last line:
 work of one step without the pacing sleep (mean). Minetest steps are paced to 20 per second of game time
 (MineRL's rate), so 20 is the most a paced run can show; --no-pace shows the raw rate. Before it: the
 fraction of steps that saw a frame the game had not shown before (1.0 when the game renders at least 20
-frames/s), the CPU the game and the virtual display used (in cores), the CPU per distinct frame, and the
-machine's load (other work on the same cores).
+frames/s), the CPU the game and the virtual display used (in cores), the CPU per distinct frame, the mean
+time a step waited past its tick for the game's next frame (fresh_wait_ms), and the machine's load (other
+work on the same cores).
 
 Several worlds (--worlds N, or --fast: FAST_WORLDS worlds with the world's fast preset and render size)
 step together, every action sent first and then every result waited for (World.step_send/step_wait);
@@ -84,6 +85,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="a minetest.conf setting for every world (repeatable)")
     parser.add_argument("--render-threads", type=int, help="llvmpipe rasterizer threads per game "
                         "(LP_NUM_THREADS; 0: in the game's thread)")
+    parser.add_argument("--fresh-frame-wait-ms", type=float, help="how long past its tick a step waits for "
+                        "a frame the last one did not show (Minetest; default the world's, 0: no wait)")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error("--steps must be at least 1")
@@ -98,8 +101,10 @@ def main(argv: list[str] | None = None) -> None:
             kwargs["resolution"] = args.resolution
         if args.render_threads is not None:
             kwargs["render_threads"] = args.render_threads
-    elif args.fast or args.resolution or args.set:
-        parser.error("--fast, --resolution and --set are for --world minetest")
+        if args.fresh_frame_wait_ms is not None:
+            kwargs["fresh_frame_wait_s"] = args.fresh_frame_wait_ms / 1e3
+    elif args.fast or args.resolution or args.set or args.fresh_frame_wait_ms is not None:
+        parser.error("--fast, --resolution, --set and --fresh-frame-wait-ms are for --world minetest")
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     worlds = []
@@ -113,7 +118,7 @@ def main(argv: list[str] | None = None) -> None:
               f"pov={obs['pov'].shape}")
         pids = [p for world in worlds for p in getattr(world, "pids", {}).values() if p]  # games, displays
         cpu0 = _cpu_s(pids)
-        grab, work, faults = [], [], 0
+        grab, work, waited, faults = [], [], [], 0
         frames = [set() for _ in worlds]
         start = time.perf_counter()
         for _ in range(args.steps):
@@ -123,6 +128,7 @@ def main(argv: list[str] | None = None) -> None:
             for i, world in enumerate(worlds):
                 obs, _, terminated, truncated, info = world.step_wait()
                 grab.append(getattr(world, "timing", {}).get("grab_ms", 0.0))
+                waited.append(getattr(world, "timing", {}).get("fresh_wait_ms", 0.0))
                 work.append(getattr(world, "timing", {}).get("step_ms", (time.perf_counter() - t) * 1e3))
                 frames[i].add(zlib.crc32(obs["pov"].tobytes()))
                 faults += bool(info.get("fault"))
@@ -136,7 +142,8 @@ def main(argv: list[str] | None = None) -> None:
     new_frames = float(np.mean([len(f) for f in frames])) / args.steps
     per_frame = cpu / max(sum(len(f) for f in frames), 1) * 1e3
     print(f"new_frame_per_step={new_frames:.2f} cpu_cores={cpu / elapsed:.2f} "
-          f"cpu_ms_per_frame={per_frame:.1f} faults={faults} load_avg_1min={os.getloadavg()[0]:.1f}")
+          f"cpu_ms_per_frame={per_frame:.1f} fresh_wait_ms={np.mean(waited):.1f} faults={faults} "
+          f"load_avg_1min={os.getloadavg()[0]:.1f}")
     if several:
         rate = n_worlds * args.steps / elapsed
         print(f"worlds={n_worlds} resolution={width}x{height} steps_per_s={rate:.2f} "

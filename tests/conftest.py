@@ -20,3 +20,17 @@ def load_parity(name: str) -> dict:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of 2 CPUs for one test module of steve1.cluster. Ray replaces `builtins.print` while it
+    runs; it is put back afterwards, so later tests see the real one."""
+    import builtins
+
+    ray = pytest.importorskip("ray", reason='Ray is not installed (pip install -e ".[dev]" installs it)')
+    real_print = builtins.print
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+    builtins.print = real_print

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from steve1.data.agents import AGENT_BUTTON_KEYS, RandomAgent, make_agent
-from steve1.data.embedding import fake_embed_fn
+from steve1.data.embedding import StreamingEmbedder, fake_embed_fn
 from steve1.data.episode import Episode, list_episode_dirs
 from steve1.data.gen_mixed_agents import (
     MixedAgentGenerator,
@@ -420,3 +420,55 @@ def test_episode_seeds_are_distinct_and_keyed_by_the_run_seed():
     assert len(set(seeds)) == len(seeds) and all(0 <= s < MAX_SEED for s in seeds)
     assert seeds[:50] == [episode_seed(7, k) for k in range(50)]  # deterministic
     assert len(set(seeds[:50]) & {episode_seed(8, k) for k in range(50)}) < 3
+
+
+class NoiseWorld(FakeWorld):
+    """Frames of noise fixed by the step index (MineCLIP embeddings that differ from step to step)."""
+
+    @staticmethod
+    def pov(t):
+        return np.random.default_rng(t).integers(0, 256, (72, 128, 3), dtype=np.uint8)
+
+    def _obs(self):
+        return {"pov": self.pov(self.t)}
+
+
+@pytest.mark.parametrize("background", [True, False])
+def test_embeddings_made_in_chunks_on_the_worker_equal_those_made_in_line(tmp_path, monkeypatch, background):
+    pytest.importorskip("steve1.mineclip.embedder")
+    import torch
+
+    from steve1.data import gen_mixed_agents
+    from steve1.data.embedding import MINECLIP_FRAME_HW, make_mineclip_embed_fn
+    from steve1.utils.frames import resize_linear
+
+    torch.set_num_threads(1)
+    monkeypatch.setattr(gen_mixed_agents, "CHUNK_FRAMES", 24)  # 70 steps: chunks of 24, 24 and 22 frames
+    embed_fn = make_mineclip_embed_fn(None, "tiny", "cpu", batch_size=4)
+    gen = MixedAgentGenerator(RandomAgent("a"), RandomAgent("b"), lambda i: NoiseWorld(), embed_fn, tmp_path,
+                              max_timesteps=70, min_timesteps=20, seed=1, num_worlds=2, progress=False,
+                              background_embedding=background)
+    stats = gen.run(2)
+    assert len(stats.saved) == 2 and stats.frames == 140
+    clip_frames = np.stack([resize_linear(NoiseWorld.pov(t), MINECLIP_FRAME_HW) for t in range(70)])
+    streamed = StreamingEmbedder(embed_fn)  # the same chunks embedded in line, one after the other
+    in_line = [e for i in range(0, 70, 24) for e in streamed.push(clip_frames[i : i + 24])]
+    whole = embed_fn(clip_frames)  # one call on the whole episode
+    for path in stats.saved:
+        embeds = Episode(path).embeds()
+        assert len(embeds) == 70 and embeds[:15] == [None] * 15
+        np.testing.assert_array_equal(np.concatenate(embeds[15:]), np.concatenate(in_line[15:]))
+        # one call differs only by float32 rounding (a matrix product's row count changes its last bits)
+        np.testing.assert_allclose(np.concatenate(embeds[15:]), np.concatenate(whole[15:]), rtol=1e-5,
+                                   atol=1e-6)
+
+
+def test_an_embedding_error_on_the_worker_is_raised_by_the_run(tmp_path):
+    def broken(frames):
+        raise RuntimeError("MineCLIP broke")
+
+    gen = MixedAgentGenerator(RandomAgent("a"), RandomAgent("b"), lambda i: FakeWorld(), broken, tmp_path,
+                              max_timesteps=30, min_timesteps=20, seed=1, progress=False)
+    with pytest.raises(RuntimeError, match="MineCLIP broke"):
+        gen.run(1)
+    assert not list_episode_dirs(tmp_path)

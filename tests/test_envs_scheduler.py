@@ -150,3 +150,29 @@ def test_ctrl_c_hands_the_running_episodes_to_stop():
         WorldScheduler(make, 2).run([Job(f"j{k}", 100 + k) for k in range(3)], task)
     assert sorted(task.stopped) == [("j0", "KeyboardInterrupt"), ("j1", "KeyboardInterrupt")]
     assert all(w.closed for w in made)
+
+
+def test_free_slots_reset_their_worlds_at_once_and_a_reset_fault_is_retried():
+    import threading
+
+    log, made = [], []
+    together = threading.Barrier(3, timeout=30)  # passes only when three resets are running at the same time
+    failed_once = []
+
+    class SlowStart(World):
+        def reset(self, seed=None):
+            if seed < 103:  # the first three jobs start together
+                together.wait()
+            if seed == 104 and not failed_once:
+                failed_once.append(seed)
+                raise RuntimeError("game did not start")
+            return super().reset(seed)
+
+    def make(slot):
+        made.append(SlowStart(log))
+        return made[-1]
+
+    task = Task()
+    failures = WorldScheduler(make, 3).run([Job(f"j{k}", 100 + k) for k in range(5)], task)
+    assert failures == [] and task.done == {f"j{k}": [0, 1, 2, 3, 4, 5] for k in range(5)}
+    assert failed_once == [104] and len(made) == 4 and all(w.closed for w in made)  # the faulty one replaced

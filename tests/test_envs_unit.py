@@ -123,6 +123,22 @@ def test_observations_conform_to_the_observation_space():
     assert {**obs, "inventory": {"dirt": 1}} not in space  # every item of the fixed list, always
 
 
+def test_plain_python_scalars_are_in_the_space_without_gymnasiums_casting_warning():
+    import warnings
+
+    space = base.observation_space(144, 256)
+    inventory, _ = fixed_inventory({"dirt": 3})
+    obs = make_observation(np.zeros((144, 256, 3), np.uint8), inventory, (1.0, 2.0, 3.0), 12.5, -170.0, 20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any gymnasium warning fails the test
+        assert obs in space
+        assert {**obs, "inventory": {**inventory, "dirt": 2.5}} not in space  # counts are whole
+        assert {**obs, "inventory": {**inventory, "dirt": True}} not in space
+        assert {**obs, "life_stats": {"life": "20"}} not in space
+        assert {**obs, "life_stats": {"life": np.float32(19.5)}} in space
+        assert space.sample() in space  # gymnasium's own 0-d arrays still belong
+
+
 @pytest.mark.parametrize("hw", [(144, 256), (180, 320), (720, 1280)])
 def test_frames_of_any_render_size_go_through_the_agent_and_mineclip_preprocessing(hw):
     frames = np.random.default_rng(0).integers(0, 256, (2, *hw, 3), dtype=np.uint8)
@@ -161,6 +177,39 @@ def test_framebuffer_reads_rgb(tmp_path):
     frame = FrameBuffer(tmp_path / "screen").rgb()
     assert frame.shape == (36, 64, 3) and frame.dtype == np.uint8
     np.testing.assert_array_equal(frame, rgb)
+
+
+def test_a_paced_step_waits_for_a_redrawn_screen_until_its_deadline(tmp_path):
+    from steve1.envs.minetest.world import MinetestWorld
+
+    rgb = np.random.default_rng(0).integers(0, 255, (36, 64, 3), dtype=np.uint8)
+    _write_xwd(tmp_path / "screen", 36, 64, rgb)
+    frames = FrameBuffer(tmp_path / "screen")
+    seen = frames.snapshot()
+    assert frames.unchanged_since(seen) and not frames.unchanged_since(None)
+
+    class Redraws:  # the screen of the file, redrawn by "the game" after `after` looks
+        def __init__(self, after):
+            self.after, self.looks = after, 0
+
+        def unchanged_since(self, snapshot):
+            self.looks += 1
+            if self.looks == self.after:
+                with open(tmp_path / "screen", "r+b") as f:
+                    f.seek(-1, os.SEEK_END)
+                    f.write(b"\x01")
+            return frames.unchanged_since(snapshot)
+
+    world = object.__new__(MinetestWorld)  # only the waiting logic: no game
+    world.timing, world._last_screen = {}, seen
+    world._frames = Redraws(after=3)
+    world._await_new_frame(time.monotonic() + 60)  # returns once redrawn, long before the deadline
+    assert world._frames.looks == 3 and not frames.unchanged_since(seen)
+    world._last_screen = frames.snapshot()
+    world._frames = Redraws(after=10**9)  # never redrawn (a still scene): gives up at the deadline
+    deadline = time.monotonic() + 0.05
+    world._await_new_frame(deadline)
+    assert time.monotonic() >= deadline and world._frames.looks >= 2
 
 
 def test_children_die_with_their_parent(tmp_path):

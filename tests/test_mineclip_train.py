@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from steve1.cli_config import UsageError
+from steve1.data.captions import EVENTS
 from steve1.data.embedding import embed_fn_for
 from steve1.mineclip import MineClipEmbedder, load_mineclip, random_mineclip
 from steve1.mineclip import train as train_mod
@@ -17,7 +18,9 @@ from steve1.mineclip.tokenizer import tokenize
 from steve1.mineclip.train import (
     CaptionedClips,
     TrainMineClipSettings,
+    add_word_noise,
     contrastive_loss,
+    encode_video_grad_subset,
     find_episodes,
     train_mineclip,
 )
@@ -129,7 +132,36 @@ def test_one_flag_reaches_the_data_tools(tmp_path):
         embed_fn_for(str(tmp_path / "missing.pth"))
 
 
+def test_gradients_through_a_frame_subset_leave_the_forward_pass_unchanged():
+    model = random_mineclip("tiny", seed=1).train()
+    video = torch.randint(0, 255, (3, 16, 3, 160, 256), dtype=torch.uint8)
+    full = model.encode_video(video)
+    part = encode_video_grad_subset(model, video, 4, np.random.default_rng(0))
+    torch.testing.assert_close(part, full, rtol=0, atol=1e-6)
+    part.square().sum().backward()
+    grad = model.image_encoder.conv1.weight.grad
+    assert grad is not None and grad.abs().sum() > 0  # the image tower still learns
+
+
+def test_word_noise_inserts_no_caption_word():
+    rng = np.random.default_rng(0)
+    texts = ["look up", "chop a tree"] * 50
+    assert add_word_noise(texts, 0.0, rng) == texts
+    noisy = add_word_noise(texts, 1.0, rng)
+    caption_words = {w for e in EVENTS.values() for p in e.train_phrasings + e.heldout_phrasings
+                     for w in p.split()}
+    for before, after in zip(texts, noisy, strict=True):
+        extra = list(after.split())
+        for w in before.split():
+            extra.remove(w)  # the original words are all still there, in order
+        assert len(extra) == 1 and extra[0] not in caption_words
+
+
 def test_settings_are_checked():
     with pytest.raises(UsageError, match="size must be"):
         TrainMineClipSettings(size="huge")
+    with pytest.raises(UsageError, match="grad_frames"):
+        TrainMineClipSettings(grad_frames=0)
+    with pytest.raises(UsageError, match="word_noise"):
+        TrainMineClipSettings(word_noise=1.5)
     assert train_mod.main(["--help"]) == 0

@@ -39,3 +39,11 @@ def test_shipped_configs_are_package_data():
     assert {"train_paper.yaml", "train_small.yaml", "train_tiny.yaml", "prior_paper.yaml",
             "sampling_small.yaml"} <= set(shipped)
     assert not (ROOT / "configs").exists()  # one place for configs: inside the package
+
+
+def test_cluster_extra_is_ray_with_a_minimum_version_and_ci_installs_it():
+    extras = _setup_constants()["extras_require"]
+    (ray,) = extras["cluster"]
+    name, _, version = ray.partition(">=")
+    assert name == "ray" and version[:1].isdigit(), ray
+    assert ray in extras["dev"]  # CI installs the dev extra: the Ray tests run there

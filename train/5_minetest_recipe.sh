@@ -29,7 +29,8 @@ $STEVE1 gen-mixed-agents --config minetest --noprogress
 $STEVE1 train-mineclip --config minetest
 $STEVE1 embed --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth"
 $STEVE1 create-sampling --config minetest
-$STEVE1 train --config minetest
+# one torch thread: on two cores shared with the games or other jobs, two threads mostly wait for each other
+OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" $STEVE1 train --config minetest
 $STEVE1 prior-data --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth" --out "$DIR/prior_data.pkl"
 $STEVE1 train-prior --config minetest
 

@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 
 from steve1.cli_config import NothingProduced, UsageError, check, report, run_verb, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.data.contractor_actions import ContractorDataError, ConvertedSteps, convert_steps, read_jsonl
 from steve1.data.contractor_index import INDEX_URLS, ContractorIndex, load_index, select_indices
 from steve1.data.cursor import composite_cursor, cursor_position, load_cursor
@@ -300,6 +301,8 @@ class ConvertSettings:
     """download retries per file"""
     no_progress: bool = False
     """no progress bar (counts are still reported)"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """each episode a Ray task: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
     def __post_init__(self):
         check(self.num_episodes is None or self.num_episodes >= 1,
@@ -322,16 +325,22 @@ def run(args: ConvertSettings) -> int:
     episode could be converted (all corrupt, missing, too short or skipped before: nothing was produced)."""
     check_writable_dir(args.output_dir, "--output-dir")
     check_writable_dir(args.cache_dir, "--cache-dir")
-    embed_fn = embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device, args.batch_size,
-                            args.mineclip_dtype)
+    on_ray = use_ray(args.ray)  # each Ray worker loads MineCLIP itself
+    embed_fn = None if on_ray else embed_fn_for(args.mineclip_config, args.mineclip_weights, args.device,
+                                                args.batch_size, args.mineclip_dtype)
     settings = {k: getattr(args, k) for k in OUTPUT_SETTINGS}  # checked once MineCLIP loaded
     was_there = check_or_record(args.output_dir, settings, redo_flag=None, name=DATASET_RECORD)
     try:
-        stats = convert_contractor(
-            args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
-            args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
-            args.retries, progress=not args.no_progress,
-        )
+        if on_ray:
+            from steve1.cluster.convert import convert_on_ray
+
+            stats = convert_on_ray(args)
+        else:
+            stats = convert_contractor(
+                args.index, args.output_dir, args.cache_dir, embed_fn, args.worker_id, args.num_episodes,
+                args.num_workers, args.min_timesteps, args.exact_camera, args.index_url, args.retry_skipped,
+                args.retries, progress=not args.no_progress,
+            )
     except ValueError as err:
         raise UsageError(str(err)) from None
     report(json.dumps({"index": args.index, "worker_id": args.worker_id, **asdict(stats)}))

@@ -3,10 +3,14 @@
 An `EmbedFn` maps frames (N, H, W, 3) uint8 RGB to a list of N entries: None for the first 15, then (1, 512)
 float32 arrays, entry t summarising frames t-15..t. `StreamingEmbedder` feeds an episode through one in
 chunks, carrying the last 15 frames over so the result equals one call on the whole episode
-with bounded memory.
+with bounded memory. `EmbeddingWorker` runs that work (and whatever must follow it, such as writing the
+episode) on one background thread, so that real-time worlds keep stepping while MineCLIP runs.
 """
 from __future__ import annotations
 
+import sys
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable
 
@@ -40,6 +44,59 @@ class StreamingEmbedder:
         skip = 0 if self._tail is None else len(self._tail)
         self._tail = ctx[-NUM_EMPTY_EMBEDS:].copy()
         return out[skip:]
+
+
+class EmbeddingWorker:
+    """Runs submitted calls one at a time, in submission order, on a background thread (or at once, in the
+    caller's thread, with background=False).
+
+    Calls that belong together (one episode's chunks, then its writing) stay in order because there is one
+    thread. At most `max_pending` calls wait; `submit` then blocks until the oldest is done, which bounds the
+    frames held in memory. An error in a call is raised in the caller by a later `submit`, `drain` or `close`.
+    The thread uses the torch CPU threads of the thread that made the worker.
+    """
+
+    def __init__(self, background: bool = True, max_pending: int = 8):
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        self.max_pending = max_pending
+        self._pending: deque[Future] = deque()
+        self._pool = None
+        if background:
+            torch = sys.modules.get("torch")  # only when the caller uses torch (not for fake embeddings)
+            threads = torch.get_num_threads() if torch is not None else None
+            self._pool = ThreadPoolExecutor(1, "steve1-embedding", initializer=_set_torch_threads,
+                                            initargs=(threads,))
+
+    def submit(self, fn: Callable, *args) -> Future:
+        if self._pool is None:
+            future: Future = Future()
+            future.set_result(fn(*args))
+            return future
+        while self._pending and (self._pending[0].done() or len(self._pending) >= self.max_pending):
+            self._pending.popleft().result()  # (raises the call's error here)
+        future = self._pool.submit(fn, *args)
+        self._pending.append(future)
+        return future
+
+    def drain(self) -> None:
+        """Wait until every submitted call is done (raising the first error)."""
+        while self._pending:
+            self._pending.popleft().result()
+
+    def close(self) -> None:
+        """Finish every submitted call, stop the thread, then raise the first error, if any."""
+        try:
+            self.drain()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pending.clear()
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    if threads is not None:
+        sys.modules["torch"].set_num_threads(threads)
 
 
 def fake_embed_fn(frames: np.ndarray) -> list:
@@ -100,11 +157,12 @@ def embed_fn_for(
     dtype: str = "auto",
 ) -> EmbedFn:
     """The embedder a data tool's `--mineclip_config` names: "attn" (the released weights, default path
-    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored), "fake" (`fake_embed_fn`), or
-    the path of a MineCLIP checkpoint of ours."""
-    if config not in EMBED_CONFIGS and not Path(config).is_file():
-        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)} or the path of "
-                         f"a checkpoint (steve1 train-mineclip)")
+    `paths.MINECLIP_WEIGHTS`), "tiny" (random small MineCLIP, weights ignored), "fake" (`fake_embed_fn`),
+    "minetest" (the MineCLIP this package ships) or the path of a MineCLIP checkpoint of ours."""
+    if config not in EMBED_CONFIGS and config != paths.SHIPPED_NAME and not Path(config).is_file():
+        raise ValueError(f"unknown mineclip config {config!r}: use {', '.join(EMBED_CONFIGS)}, "
+                         f"{paths.SHIPPED_NAME} (the shipped MineCLIP) or the path of a checkpoint "
+                         f"(steve1 train-mineclip)")
     if config == "fake":
         return fake_embed_fn
     return make_mineclip_embed_fn(None if config == "tiny" else weights, config, device, batch_size, dtype)

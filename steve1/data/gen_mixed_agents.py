@@ -26,8 +26,9 @@ Differences from the original:
   only shipped pair (rl_from_foundation_2x twice) crash before the first episode;
 - a world that reports terminated/truncated ends the episode as `termDone` (MineRL HumanSurvival never does);
   a world error retries the episode instead of saving it cut short as `termException`;
-- embeddings are computed while the episode runs, in chunks (bounded memory), and episodes are written
-  atomically; Ctrl-C saves the running episodes that are long enough and then stops the run;
+- embeddings are computed while the episode runs, in chunks (bounded memory) on a background thread while
+  the worlds go on stepping (the same chunks, so the same numbers, as computed in line), and episodes are
+  written atomically; Ctrl-C saves the running episodes that are long enough and then stops the run;
 - each episode's randomness comes from the run seed and its index, so a run is reproducible (and resumable)
   given the same world, whatever the number of worlds.
 """
@@ -47,10 +48,12 @@ from typing import Callable, Sequence
 import numpy as np
 
 from steve1.cli_config import EXIT_INTERRUPTED, UsageError, check, report, run_verb, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.data.agents import AGENT_BUTTON_KEYS, Agent, acting_name, make_agent, skill_names, skills_module
 from steve1.data.embedding import (
     CHUNK_FRAMES,
     MINECLIP_FRAME_HW,
+    EmbeddingWorker,
     EmbedFn,
     StreamingEmbedder,
     default_device,
@@ -167,6 +170,7 @@ class _Episode:
     policy_buf: list = field(default_factory=list)
     states: list = field(default_factory=list)  # one JSON-ready dict per stored frame
     pending: tuple | None = None  # (MineCLIP frame, policy frame) of the step in progress
+    chunks: list = field(default_factory=list)  # Futures of the chunks handed to the embedding worker
     acting: str = ""  # who chose the action of the step in progress
 
     def commit(self, action: dict) -> None:
@@ -179,12 +183,20 @@ class _Episode:
         self.pending = None
         self.t += 1
 
-    def flush(self) -> None:
+    def flush(self, worker: EmbeddingWorker) -> None:
+        """Hand the buffered frames to the worker (video frames and MineCLIP embeddings, in order)."""
         if self.policy_buf:
-            self.writer.add_frames(np.stack(self.policy_buf))  # (n, 128, 128, 3)
-            self.writer.add_embeds(self.embedder.push(np.stack(self.clip_buf)))  # (n, 160, 256, 3) in
+            self.chunks.append(worker.submit(_write_chunk, self.writer, self.embedder,
+                                             np.stack(self.policy_buf), np.stack(self.clip_buf)))
             self.policy_buf.clear()
             self.clip_buf.clear()
+
+
+def _write_chunk(writer: EpisodeWriter, embedder: StreamingEmbedder, policy_frames: np.ndarray,
+                 clip_frames: np.ndarray) -> None:
+    """One chunk of an episode (on the embedding worker's thread)."""
+    writer.add_frames(policy_frames)  # (n, 128, 128, 3)
+    writer.add_embeds(embedder.push(clip_frames))  # (n, 160, 256, 3) in
 
 
 @dataclass
@@ -205,6 +217,7 @@ class MixedAgentGenerator:
         perform_spin_prob: float = 0.00133, env_seed: int | None = None, seed: int | None = None,
         num_worlds: int = 1, world_kind: str = "", progress: bool = True, max_retries: int = 2,
         start_items: dict[str, int] | None = None, run_settings: dict | None = None, overwrite: bool = False,
+        background_embedding: bool = True,
     ):
         if not 0 <= switch_agent_prob <= 1 or not 0 <= perform_spin_prob <= 1:
             raise ValueError("switch_agent_prob and perform_spin_prob must be probabilities in [0, 1]")
@@ -225,8 +238,10 @@ class MixedAgentGenerator:
         self.start_items = dict(start_items or {})
         self.run_settings = dict(run_settings or {})
         self.overwrite = overwrite
+        self.background_embedding = background_embedding
         self.stats = GenerationStats()
         self._bar = None
+        self._worker = EmbeddingWorker(background=False)  # run() makes the one it uses
 
     # -- the run's settings ------------------------------------------------------------------------------
     def settings(self) -> dict:
@@ -361,7 +376,7 @@ class MixedAgentGenerator:
         obs[SENSES_KEY] = info.get("senses") or {}
         ep.obs = obs
         if len(ep.policy_buf) >= CHUNK_FRAMES:
-            ep.flush()
+            ep.flush(self._worker)
         if self._bar is not None:
             self._bar.update(1)
         if ep.t >= self.max_timesteps:
@@ -373,12 +388,16 @@ class MixedAgentGenerator:
         return True
 
     def abandon(self, slot: int, ep: _Episode, message: str) -> None:
-        ep.writer.abort()
+        self._worker.submit(ep.writer.abort)  # (after the chunks already handed over)
 
     def stop(self, slot: int, ep: _Episode, error: BaseException) -> None:
         if isinstance(error, KeyboardInterrupt):
             self._end(ep, "keyboard", error)
-        else:
+            return
+        try:
+            self._worker.submit(ep.writer.abort)
+        except Exception as worker_error:  # noqa: BLE001 - the run is failing with `error` already
+            log.error("embedding worker: %s", worker_error)
             ep.writer.abort()
 
     def _failed(self, job: GenerationJob, message: str) -> None:
@@ -388,17 +407,27 @@ class MixedAgentGenerator:
         if error is not None:
             ep.metadata["error_msg"] = str(error)
         if ep.t < self.min_timesteps:
-            ep.writer.abort()
+            self._worker.submit(ep.writer.abort)
             self.stats.discarded += 1
             log.warning("episode %d discarded: %d < min_timesteps %d (%s)", ep.job.index, ep.t,
                         self.min_timesteps, reason)
             return
-        ep.flush()
+        ep.flush(self._worker)
         ep.metadata.update(total_minutes=round((time.time() - ep.t0) / 60, 4), switches=ep.switches,
                            spins=ep.spins)
         a1, a2 = self.agents
         name = mixed_agents_episode_name(a1.in_weights or a1.name, a2.in_weights or a2.name,
                                          self.max_timesteps, ep.t, ep.job.seed, reason)
+        self._worker.submit(self._save, ep, name)  # once its last chunk is embedded
+
+    def _save(self, ep: _Episode, name: str) -> None:
+        """Write a finished episode (on the embedding worker's thread, after its chunks)."""
+        try:
+            for chunk in ep.chunks:
+                chunk.result()  # done by now (one thread, in order); raises a chunk's error
+        except BaseException:
+            ep.writer.abort()
+            raise
         self.stats.saved.append(ep.writer.finish(name, ep.metadata, {STATES_FILE: states_text(ep.states)}))
         self.stats.frames += ep.t
 
@@ -427,6 +456,8 @@ class MixedAgentGenerator:
         if self.progress:
             from tqdm import tqdm
             self._bar = tqdm(total=len(jobs) * self.max_timesteps, unit="step", desc="mixed agents")
+        # a few chunks per world may wait (bounded memory: a chunk is CHUNK_FRAMES MineCLIP frames)
+        self._worker = EmbeddingWorker(self.background_embedding, max_pending=3 * n_worlds)
         try:
             scheduler.run(jobs, self)
         except KeyboardInterrupt:  # the running episodes were saved (when long enough) by stop()
@@ -435,6 +466,7 @@ class MixedAgentGenerator:
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
+            self._worker.close()  # every episode handed over is written (or its error raised) here
         return self.stats
 
 
@@ -481,8 +513,8 @@ class GenerateSettings:
     mineclip_weights: str = "data/weights/mineclip/attn.pth"
     """MineCLIP weights file"""
     mineclip_config: str = settings_field(default="attn", alias=["--mineclip"])
-    """MineCLIP: the released 'attn', a random 'tiny' one, 'fake' (tests), or a checkpoint of ours (a path
-    written by train-mineclip)"""
+    """MineCLIP: the released 'attn', the shipped 'minetest', a random 'tiny' one, 'fake' (tests), or a
+    checkpoint of ours (a path written by train-mineclip)"""
     mineclip_dtype: str = settings_field(default="auto", choices=("auto", "float32", "float16", "bfloat16"))
     """MineCLIP compute dtype"""
     device: str = settings_field(default_factory=default_device)
@@ -499,6 +531,8 @@ class GenerateSettings:
     """delete the episodes already in --output-dir and start the run again"""
     progress: bool = True
     """show a progress bar"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """worlds as Ray actors: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
     def __post_init__(self):
         check(self.num_episodes >= 1, f"--num-episodes must be >= 1, got {self.num_episodes}")
@@ -576,10 +610,18 @@ def run(s: GenerateSettings) -> int:
     if seed is None:
         seed = new_run_seed()
     spec1, spec2 = s.agent_specs()
-    agent1, agent2 = make_agent(spec1, seed=seed, device=s.device), make_agent(spec2, seed=seed + 1,
-                                                                               device=s.device)
-    embed_fn = embed_fn_for(s.mineclip_config, s.mineclip_weights, s.device, s.batch_size, s.mineclip_dtype)
     world_kwargs = s.world_kwargs()
+    remote_worlds = None
+    if use_ray(s.ray):  # worlds as Ray actors; the agents and MineCLIP batched in one model actor
+        from steve1.cluster.generation import ray_parts
+
+        agents = [(spec1, seed), (spec2, seed + 1)]
+        agent1, agent2, embed_fn, remote_worlds = ray_parts(s, agents, world_kwargs)
+    else:
+        agent1, agent2 = make_agent(spec1, seed=seed, device=s.device), make_agent(spec2, seed=seed + 1,
+                                                                                   device=s.device)
+        embed_fn = embed_fn_for(s.mineclip_config, s.mineclip_weights, s.device, s.batch_size,
+                                s.mineclip_dtype)
     shaping = {k: getattr(s, k) for k in OUTPUT_SHAPING}
     if s.mineclip_config != "attn":
         shaping["mineclip_weights"] = None  # not read by the other configs
@@ -596,7 +638,7 @@ def run(s: GenerateSettings) -> int:
             raise UsageError(f"--world {s.world} does not take {flags} ({err})") from None
 
     gen = MixedAgentGenerator(
-        agent1, agent2, make, embed_fn, s.output_dir, s.max_timesteps, s.min_timesteps,
+        agent1, agent2, remote_worlds or make, embed_fn, s.output_dir, s.max_timesteps, s.min_timesteps,
         s.switch_agent_prob, s.perform_spin_prob, s.env_seed, seed, s.num_worlds, s.world, s.progress,
         s.max_retries, skill_start_items((spec1, spec2)), shaping, s.overwrite,
     )

@@ -21,7 +21,8 @@ from pathlib import Path
 from tqdm import tqdm
 
 from steve1 import paths
-from steve1.cli_config import UsageError, check, report, run_verb
+from steve1.cli_config import UsageError, check, report, run_verb, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.data.episode import EMBEDS_FILE, PICKLE_PROTOCOL, Episode, list_episode_dirs
 from steve1.utils.atomic import atomic_write_bytes, atomic_write_text
 
@@ -37,7 +38,8 @@ class EmbedSettings:
     episodes: str = str(paths.MIXED_AGENTS_DATASET_DIR)
     """folder(s) of episode directories, comma-separated"""
     mineclip: str = "attn"
-    """MineCLIP: attn (the released file), tiny/reduced (random weights) or a checkpoint path of ours"""
+    """MineCLIP: attn (the released file), minetest (the shipped one), tiny/reduced (random weights) or a
+    checkpoint path of ours"""
     mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
     """where the released attn.pth is (for --mineclip attn)"""
     device: str = "auto"
@@ -46,6 +48,8 @@ class EmbedSettings:
     """frames per image-tower call"""
     force: bool = False
     """re-embed episodes already embedded with this MineCLIP"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """each episode a Ray task: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
     def __post_init__(self) -> None:
         check(self.batch_size >= 1, "batch_size must be >= 1")
@@ -53,14 +57,14 @@ class EmbedSettings:
 
 def model_id(spec: str, released_weights: str | Path) -> str:
     """What identifies a MineCLIP: sha256 of its file, or the seeded random config's name."""
-    from steve1.mineclip.checkpoint import is_config_name
+    from steve1.mineclip.checkpoint import is_config_name, mineclip_file
     from steve1.utils.checksum import file_digest
 
     if spec == "attn":
         return "sha256:" + file_digest(released_weights, "sha256")
     if is_config_name(spec):
         return f"random:{spec}:seed0"
-    return "sha256:" + file_digest(spec, "sha256")
+    return "sha256:" + file_digest(mineclip_file(spec), "sha256")  # 'minetest': the shipped file
 
 
 def read_record(episode_dir: str | Path) -> dict | None:
@@ -104,7 +108,11 @@ def reembed(s: EmbedSettings) -> dict:
     log.info("%d episodes: %d already embedded with %s, %d to do (%d embedded with another MineCLIP)",
              len(dirs), len(dirs) - len(todo), mid, len(todo), other)
     frames = 0
-    if todo:
+    if todo and use_ray(s.ray):  # each episode a Ray task (steve1.cluster)
+        from steve1.cluster.embed import embed_on_ray
+
+        frames = embed_on_ray(s, todo, device, mid)
+    elif todo:
         model, desc = resolve_mineclip(s.mineclip, s.mineclip_weights, device="cpu")
         dtype = torch.bfloat16 if device.startswith("cuda") else torch.float32
         embedder = MineClipEmbedder(model, device=device, dtype=dtype, batch_size=s.batch_size)

@@ -3,7 +3,8 @@
 Observation (`observation_space`): `pov` (H, W, 3) uint8 RGB (MineRL: 360x640), `inventory` {MineRL item
 name: count} over the fixed list INVENTORY_ITEMS, `location_stats` {xpos, ypos, zpos, pitch, yaw} (degrees;
 positive pitch looks down, yaw grows turning right), `life_stats` {life}. The scalars are plain Python
-ints and floats (as everywhere in steve1), which the Box(shape=()) spaces contain. Action
+ints and floats (as everywhere in steve1: they go into JSON as they are), which the `ScalarBox` spaces
+contain. Action
 (`action_space`): the 24-key MineRL dict (steve1.spaces), buttons Discrete(2), camera Box(-180, 180, (2,)).
 `info` carries fault and restart reports.
 """
@@ -33,8 +34,25 @@ def action_space() -> spaces.Dict:
     return spaces.Dict({**{key: spaces.Discrete(2) for key in BUTTON_KEYS}, CAMERA_KEY: camera})
 
 
+class ScalarBox(spaces.Box):
+    """A Box of shape () that also contains plain Python ints and floats, as they are (gymnasium's Box
+    contains them too, but warns "Casting input x to numpy array" for each)."""
+
+    def __init__(self, low: float, high: float, dtype=np.float64):
+        super().__init__(low, high, (), dtype)
+
+    def contains(self, x) -> bool:
+        if isinstance(x, (bool, np.bool_)):
+            return False  # a flag is not a count or a coordinate
+        if isinstance(x, (int, float, np.generic)):
+            x = np.asarray(x)  # (int -> int64, float -> float64: a float is not an item count)
+        elif not isinstance(x, np.ndarray):
+            return False  # (gymnasium would cast a string such as "20")
+        return super().contains(x)
+
+
 def _scalar(low: float, high: float, dtype=np.float64) -> spaces.Box:
-    return spaces.Box(low, high, (), dtype)
+    return ScalarBox(low, high, dtype)
 
 
 def observation_space(height: int = POV_HEIGHT, width: int = POV_WIDTH) -> spaces.Dict:

@@ -14,7 +14,9 @@ and `faults` (list, appended here). The `task` says what an episode does (see `E
     abandon(slot, state, message)                   a fault: discard the episode's partial output
     stop(slot, state, error)                        the run ends early (Ctrl-C, setup error) with it running
 
-Each scheduler step: `act` for the busy slots, `step_send` to every one of their worlds, then `step_wait`
+Free slots get their next jobs together: the worlds' resets (a game start takes seconds) run at once on
+threads, then `start` is called for each in slot order on the caller's thread. Each scheduler step: `act` for
+the busy slots, `step_send` to every one of their worlds, then `step_wait`
 on each (real-time worlds overlap their ticks). A fault, that is an exception from a world (reset or step)
 or a step the world reports as `truncated` with `info["fault"]` (the Minetest world restarted itself),
 abandons that episode: `abandon` discards its output, a world that raised is closed and replaced (one that
@@ -28,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
 
 log = logging.getLogger("steve1.envs.scheduler")
@@ -104,16 +107,41 @@ class WorldScheduler:
         if self.on_failed is not None:
             self.on_failed(job, message)
 
-    def _start(self, slot: int, job, task: EpisodeTask, queue: deque) -> Any | None:
-        try:
-            world = self.world(slot)
-            obs, info = world.reset(seed=job.seed)
-            return task.start(slot, job, world, obs, info or {})  # (may call the world too, e.g. give items)
-        except SETUP_ERRORS:
-            raise
-        except Exception as err:  # noqa: BLE001 - any other world error is a crash: retry
-            self._fault(slot, job, f"reset: {type(err).__name__}: {err}", queue, keep_world=False)
-            return None
+    def _reset(self, slot: int, job) -> tuple[dict, dict]:
+        obs, info = self.world(slot).reset(seed=job.seed)
+        return obs, info or {}
+
+    def _resets(self, picks: list[tuple[int, Any]]) -> list[tuple[dict, dict] | BaseException]:
+        """Reset the worlds of (slot, job) picks, several at once on threads; an error is returned."""
+        def attempt(slot: int, job) -> tuple[dict, dict] | BaseException:
+            try:
+                return self._reset(slot, job)
+            except Exception as err:  # noqa: BLE001 - judged by the caller, on its own thread
+                return err
+
+        if len(picks) == 1:
+            return [attempt(*picks[0])]
+        with ThreadPoolExecutor(len(picks), thread_name_prefix="steve1-world-reset") as pool:
+            return list(pool.map(attempt, *zip(*picks, strict=True)))
+
+    def _fill(self, running: list, queue: deque, task: EpisodeTask) -> None:
+        """Start the next jobs in the free slots (a job whose start faults goes back to the queue's front)."""
+        while queue:
+            free = [i for i in range(self.n_worlds) if running[i] is None]
+            if not free:
+                return
+            picks = [(i, queue.popleft()) for i in free[: len(queue)]]
+            for (slot, job), result in zip(picks, self._resets(picks), strict=True):
+                try:
+                    if isinstance(result, BaseException):
+                        raise result
+                    obs, info = result
+                    # (start may call the world too, e.g. give items)
+                    running[slot] = (job, task.start(slot, job, self.worlds[slot], obs, info))
+                except SETUP_ERRORS:
+                    raise
+                except Exception as err:  # noqa: BLE001 - any other world error is a crash: retry
+                    self._fault(slot, job, f"reset: {type(err).__name__}: {err}", queue, keep_world=False)
 
     # ---------------------------------------------------------------- the loop
     def run(self, jobs: Sequence, task: EpisodeTask) -> list[tuple[str, str]]:
@@ -126,12 +154,7 @@ class WorldScheduler:
         running: list[tuple[Any, Any] | None] = [None] * self.n_worlds  # (job, state) per slot
         try:
             while queue or any(r is not None for r in running):
-                for i in range(self.n_worlds):
-                    while running[i] is None and queue:
-                        job = queue.popleft()
-                        state = self._start(i, job, task, queue)
-                        if state is not None:
-                            running[i] = (job, state)
+                self._fill(running, queue, task)
                 busy = [i for i in range(self.n_worlds) if running[i] is not None]
                 if not busy:
                     continue

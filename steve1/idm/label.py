@@ -36,6 +36,7 @@ import torch
 
 from steve1 import paths
 from steve1.cli_config import NothingProduced, UsageError, check, report, run_verb, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.data.embedding import MINECLIP_FRAME_HW, EmbedFn, StreamingEmbedder, embed_fn_for
 from steve1.data.episode import FRAME_SIZE, MIN_EPISODE_FRAMES, EpisodeWriter, find_episode
 from steve1.idm.actions import idm_to_env
@@ -303,6 +304,8 @@ class LabelSettings:
     """torch CPU threads (default: torch's; use 1 per worker when workers share a machine)"""
     no_progress: bool = False
     """no progress bar"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """each video a Ray task: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
     def __post_init__(self):
         check(self.window >= 1, f"--window must be >= 1, got {self.window}")
@@ -319,6 +322,24 @@ class LabelSettings:
 OUTPUT_SETTINGS = ("idm_model", "idm_weights", "mineclip_config", "target_fps", "window", "stride", "dtype")
 
 
+def load_models(args: LabelSettings) -> tuple[InverseDynamicsModel, EmbedFn]:
+    """The IDM and the MineCLIP embedding function the settings name (random IDM weights: seeded with 0)."""
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    weights = None if args.idm_weights == "random" else args.idm_weights
+    if weights is None:
+        logger.warning("--idm-weights random: the IDM has random weights, labels are meaningless")
+        torch.manual_seed(0)
+    model = load_idm(args.idm_model, weights, device=args.device, dtype=getattr(torch, args.dtype))
+    return model, make_embed_fn(args.mineclip_config, args.mineclip_weights, args.device)
+
+
+def run_metadata(args: LabelSettings) -> dict:
+    """What every episode's metadata records about the models."""
+    return {"idm_model": str(args.idm_model), "idm_weights": str(args.idm_weights),
+            "mineclip": args.mineclip_config}
+
+
 def run(args: LabelSettings) -> int:
     """Exit status 0 if a video was (or already had been) labelled, 1 if every video failed."""
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -328,34 +349,29 @@ def run(args: LabelSettings) -> int:
         raise UsageError(f"--video-dir {args.video_dir} holds no video file")
     check_writable_dir(args.output_dir, "--output-dir")
     policy = WindowPolicy(args.window, args.stride)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    weights = None if args.idm_weights == "random" else args.idm_weights
-    if weights is None:
-        logger.warning("--idm-weights random: the IDM has random weights, labels are meaningless")
-        torch.manual_seed(0)
-    model = load_idm(args.idm_model, weights, device=args.device, dtype=getattr(torch, args.dtype))
-    embed_fn = make_embed_fn(args.mineclip_config, args.mineclip_weights, args.device)
+    on_ray = use_ray(args.ray)  # each Ray worker loads the models itself
+    model, embed_fn = (None, None) if on_ray else load_models(args)
     settings = {k: getattr(args, k) for k in OUTPUT_SETTINGS}  # checked once the models loaded
     was_there = check_or_record(args.output_dir, settings, redo_flag=None, name=DATASET_RECORD)
-    stats = label_videos(
-        args.video_dir,
-        args.output_dir,
-        make_predict_fn(model),
-        embed_fn,
-        model.config.img_size,
-        policy,
-        args.batch_windows,
-        args.worker_id,
-        args.num_workers,
-        metadata={
-            "idm_model": str(args.idm_model),
-            "idm_weights": str(args.idm_weights),
-            "mineclip": args.mineclip_config,
-        },
-        progress=not args.no_progress,
-        target_fps=args.target_fps,
-    )
+    if on_ray:
+        from steve1.cluster.label import label_on_ray
+
+        stats = label_on_ray(args, policy, run_metadata(args))
+    else:
+        stats = label_videos(
+            args.video_dir,
+            args.output_dir,
+            make_predict_fn(model),
+            embed_fn,
+            model.config.img_size,
+            policy,
+            args.batch_windows,
+            args.worker_id,
+            args.num_workers,
+            metadata=run_metadata(args),
+            progress=not args.no_progress,
+            target_fps=args.target_fps,
+        )
     report(json.dumps({"worker_id": args.worker_id, **dataclasses.asdict(stats),
                        "frames_per_s": round(stats.frames_per_s, 2)}))
     if stats.labelled + stats.already_done == 0:

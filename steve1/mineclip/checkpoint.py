@@ -128,15 +128,28 @@ def config_from_sidecar(meta: Mapping) -> MineClipConfig:
     return MineClipConfig(**meta["config"])
 
 
-def save_mineclip(model: MineCLIP, path: str | Path, extra: Mapping | None = None) -> Path:
+def save_mineclip(model: MineCLIP, path: str | Path, extra: Mapping | None = None,
+                  dtype: torch.dtype = torch.float32) -> Path:
     """Write `model` as a checkpoint of ours: attn.pth's layout (`path`) and its sidecar, each atomically.
 
-    The weights are written first and the sidecar last, so a file with a sidecar is always complete."""
+    dtype float16 / bfloat16 halves the file (the loader converts back to float32): for shipping a model
+    whose weights are already rounded to that dtype (`round_weights`). The tied copies of a tower are then
+    stored once (shared storage; the keys are all there). The weights are written first and the sidecar
+    last, so a file with a sidecar is always complete."""
     from steve1.utils.atomic import atomic_path, atomic_write_text
 
     path = Path(path)
-    state = {CHECKPOINT_PREFIX + k: v.detach().to("cpu", torch.float32).clone()
-             for k, v in model.state_dict().items()}
+    if dtype == torch.float32:
+        state = {CHECKPOINT_PREFIX + k: v.detach().to("cpu", torch.float32).clone()
+                 for k, v in model.state_dict().items()}
+    else:
+        converted: dict[tuple, torch.Tensor] = {}  # one stored tensor per tied tensor
+        state = {}
+        for k, v in model.state_dict().items():
+            same = (v.data_ptr(), tuple(v.shape), v.stride())
+            if same not in converted:
+                converted[same] = v.detach().to("cpu", dtype).clone()
+            state[CHECKPOINT_PREFIX + k] = converted[same]
     with atomic_path(path) as tmp:
         torch.save({"state_dict": state}, tmp)
     meta = {"format": SIDECAR_FORMAT, "config": dataclasses.asdict(model.config),
@@ -145,9 +158,31 @@ def save_mineclip(model: MineCLIP, path: str | Path, extra: Mapping | None = Non
     return path
 
 
+@torch.no_grad()
+def round_weights(model: MineCLIP, dtype: torch.dtype = torch.float16) -> MineCLIP:
+    """Round every weight of `model` (float32) to the nearest `dtype` value, in place: a checkpoint saved
+    from it in `dtype` then loads back to exactly these float32 weights."""
+    for t in model.state_dict().values():
+        t.copy_(t.to(dtype).to(t.dtype))
+    return model
+
+
 def config_name(cfg: MineClipConfig) -> str:
     """The preset's name for `cfg` ('attn', 'small', ...) or 'custom'."""
     return next((k for k, v in CONFIGS.items() if v == cfg), "custom")
+
+
+def mineclip_file(spec: str | Path) -> Path:
+    """The checkpoint file `spec` names: 'minetest' (`paths.SHIPPED_NAME`) is the MineCLIP this package ships,
+    trained on the embedded Minetest world (`paths.SHIPPED_MINECLIP`); anything else is a path."""
+    if str(spec) != paths.SHIPPED_NAME:
+        return Path(spec)
+    if not (paths.SHIPPED_MINECLIP.is_file() and sidecar_path(paths.SHIPPED_MINECLIP).is_file()):
+        raise FileNotFoundError(
+            f"--mineclip {paths.SHIPPED_NAME}: the shipped MineCLIP {paths.SHIPPED_MINECLIP} (and its "
+            f"{sidecar_path(paths.SHIPPED_MINECLIP).name}) is missing from this installation; reinstall the "
+            f"package, or train one (steve1 train-mineclip) and pass its path")
+    return paths.SHIPPED_MINECLIP
 
 
 def load_mineclip(
@@ -161,9 +196,10 @@ def load_mineclip(
 
     config: None = from the file (its sidecar for ours, 'attn' for the released file); a given config must
     match. check_md5: verify the released file's md5 (b5ece919...); checkpoints of ours (with a sidecar) are
-    never md5-checked, and False skips the check for other files in the attn.pth layout.
+    never md5-checked, and False skips the check for other files in the attn.pth layout. path 'minetest':
+    the MineCLIP this package ships (`mineclip_file`).
     """
-    path = Path(path)
+    path = mineclip_file(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"MineCLIP weights not found at {path}: download them (download_weights.sh puts attn.pth in "
@@ -206,8 +242,8 @@ def resolve_mineclip(
     """(model, description) for `--mineclip PATH_OR_NAME`.
 
     'attn': the released file at `released_weights` (md5-checked); another config name ('tiny', 'small',
-    'reduced'): seeded random weights (their embeddings mean nothing); anything else: a checkpoint path
-    (ours, recognised by its sidecar, or the released file).
+    'reduced'): seeded random weights (their embeddings mean nothing); 'minetest': the MineCLIP this package
+    ships; anything else: a checkpoint path (ours, recognised by its sidecar, or the released file).
     """
     if spec == "attn":
         if read_sidecar(released_weights) is not None:
@@ -217,10 +253,10 @@ def resolve_mineclip(
         return model, f"MineCLIP attn (released {released_weights})"
     if is_config_name(spec):
         return random_mineclip(spec, seed=seed).to(device), f"MineCLIP {spec} with seeded RANDOM weights"
-    path = Path(spec)
+    path = mineclip_file(spec)
     if not path.is_file():
-        names = ", ".join(sorted(CONFIGS))
-        raise FileNotFoundError(f"--mineclip {spec}: neither a config name ({names}) nor a checkpoint file")
+        names = ", ".join(sorted(CONFIGS) + [paths.SHIPPED_NAME])
+        raise FileNotFoundError(f"--mineclip {spec}: neither a name ({names}) nor a checkpoint file")
     meta = read_sidecar(path)
     model = load_mineclip(path, device=device)
     what = f"ours, config {meta.get('config_name', 'custom')}" if meta else "released attn"

@@ -17,6 +17,7 @@ import torch
 from steve1 import paths
 from steve1.agent.models import RANDOM_WEIGHTS_LABEL, AgentModels, load_agent_models
 from steve1.cli_config import UsageError, settings_field
+from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.envs import WORLD_NAMES, make_world
 from steve1.envs.base import World
 from steve1.utils.checks import check_float, check_int, check_writable_dir
@@ -34,7 +35,7 @@ class ModelSettings:
     weights: str = settings_field(default=str(paths.STEVE1_WEIGHTS), alias=["--in-weights"])
     """STEVE-1 policy weights (the released file, or your own `steve1 train` output)"""
     mineclip: str = "attn"
-    """MineCLIP: attn (released), tiny, reduced, or a checkpoint of ours (train-mineclip)"""
+    """MineCLIP: attn (released), minetest (shipped), tiny, reduced, or a checkpoint of ours"""
     mineclip_weights: str = str(paths.MINECLIP_WEIGHTS)
     """MineCLIP weights (read only for --mineclip attn)"""
     prior_weights: str = str(paths.PRIOR_WEIGHTS)
@@ -67,6 +68,8 @@ class WorldSettings:
 class BatchedWorldSettings(WorldSettings):
     n_worlds: int = 1
     """worlds stepped together in one batch"""
+    ray: str | None = settings_field(default=None, nargs="?", const=LOCAL)
+    """worlds as Ray actors: --ray (a local Ray) or --ray ADDRESS (a cluster); default: STEVE1_RAY"""
 
 
 def check_run_settings(args) -> None:
@@ -107,6 +110,10 @@ def banner(models: AgentModels) -> str | None:
 def world_factory(args) -> Callable[[int], World]:
     name = args.world
     kwargs = {"fast": True} if getattr(args, "fast", False) else {}
+    if use_ray(getattr(args, "ray", None)):  # a world per Ray actor; the policy stays here (steve1.cluster)
+        from steve1.cluster.worlds import remote_world_factory
+
+        return remote_world_factory(name, kwargs=kwargs or None, ray_option=args.ray)
     return lambda slot: make_world(name, **kwargs)
 
 

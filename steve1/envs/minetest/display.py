@@ -47,6 +47,13 @@ class FrameBuffer:
             raise RuntimeError(f"unexpected pixel masks in {self.path}")
         self.shape = (height, width, 3)
 
+    def snapshot(self) -> np.ndarray:
+        """A copy of the screen as stored (to tell later whether the game has drawn since)."""
+        return np.array(self._pixels)
+
+    def unchanged_since(self, snapshot: np.ndarray | None) -> bool:
+        return snapshot is not None and np.array_equal(self._pixels, snapshot)
+
     def rgb(self) -> np.ndarray:
         """The current screen as a fresh (H, W, 3) uint8 RGB array."""
         if self._channels == [2, 1, 0] and self._pixels.base is not None and _cv2 is not None:

@@ -7,7 +7,8 @@ not: Python keeps the commanded absolute look (MineRL degrees, pitch clamped to 
 (steve1_bridge) sets it every server step, so no turn is lost to a loaded machine (mouse motion is used only
 for the cursor of an open inventory). The mod also writes position, look angles, health, inventory and its
 senses to a JSON file at 20 Hz of game time and runs our commands (respawn, test arena). The game runs in
-real time; steps are paced to 20 per second.
+real time; steps are paced to 20 per second, and a step whose screen the game has not redrawn yet at its
+tick waits a little for the game's next frame (a loaded game draws late).
 
 Differences from MineRL (documented, not bugs): Minetest's coordinates are left-handed (+z is north, so z
 has the opposite sign of Minecraft's); the hotbar has 8 slots in Minetest Game (hotbar.9 does nothing);
@@ -61,6 +62,10 @@ FAST_SETTINGS = {
     "fps_max_unfocused": 24,
 }
 FAST_RENDER_THREADS = 0  # llvmpipe rasterizes in the game's own thread: no thread hand-offs on busy cores
+# A paced step whose screen is the one the last observation showed waits until this long past its tick for
+# the game's next frame (a game on loaded cores draws late). The deadline is the tick's, so worlds stepped
+# together wait for it at the same time, not one after another; a scene that does not change costs the wait.
+FRESH_FRAME_WAIT_S = 0.5 * TICK_S
 SPEC = EnvSpec("steve1/Minetest-v0", entry_point="steve1.envs.minetest:MinetestWorld", nondeterministic=True)
 
 
@@ -110,7 +115,8 @@ class MinetestWorld(World):
     the player in the running world in about 0.1 s (inventory cleared, full health, morning; terrain changes
     stay). Faults (dead or hung game) restart the game in a new world from the same seed; the step returns
     truncated=True and `info["fault"]` says what happened. The game runs in real time: steps are paced to
-    20 per second, and an agent slower than that sees more game time per step (`info["game_time"]`).
+    20 per second, and an agent slower than that sees more game time per step (`info["game_time"]`); a
+    paced step waits up to `fresh_frame_wait_s` past its tick for a frame the last observation did not show.
 
     A Gymnasium env (spec SPEC, nondeterministic: the game runs in real time). `resolution=(W, H)` renders
     the window at that size (pov (H, W, 3)); `fast=True` takes FAST_SETTINGS, FAST_RENDER_THREADS and,
@@ -126,7 +132,7 @@ class MinetestWorld(World):
                  fast: bool = False, settings: dict | None = None, pace: bool = True,
                  viewing_range: int | None = None, fps_max: int = 30, fresh_world: bool = True,
                  start_timeout_s: float = 60.0, hang_timeout_s: float = 10.0, command_timeout_s: float = 10.0,
-                 render_threads: int | None = None):
+                 render_threads: int | None = None, fresh_frame_wait_s: float = FRESH_FRAME_WAIT_S):
         problem = minetest_available()
         if problem:
             raise FileNotFoundError(problem)
@@ -144,6 +150,7 @@ class MinetestWorld(World):
         self.default_seed = seed
         self.default_fresh_world = bool(fresh_world)
         self.pace = pace
+        self.fresh_frame_wait_s = max(0.0, float(fresh_frame_wait_s))
         self.fps_max = int(fps_max)
         self.start_timeout_s = float(start_timeout_s)
         self.hang_timeout_s = float(hang_timeout_s)
@@ -151,7 +158,7 @@ class MinetestWorld(World):
         self.render_threads = FAST_RENDER_THREADS if fast and render_threads is None else render_threads
         self.seed: int | None = None
         self.restarts = 0
-        self.timing = {"grab_ms": 0.0, "step_ms": 0.0}  # of the last step
+        self.timing = {"grab_ms": 0.0, "step_ms": 0.0, "fresh_wait_ms": 0.0}  # of the last step
         self._root, lock_fd = processes.make_instance_dir()
         self._procs: dict = {"xvfb": None, "game": None}
         self._finalizer = weakref.finalize(self, _cleanup, self._procs, self._root, lock_fd)
@@ -171,6 +178,7 @@ class MinetestWorld(World):
         self._state_seq = -1.0
         self._state_seen_at = 0.0
         self._next_tick = 0.0
+        self._last_screen: np.ndarray | None = None  # the screen of the last observation, as stored
         self._pending_faults: list[str] = []
         self._closed = False
 
@@ -387,6 +395,7 @@ class MinetestWorld(World):
     def _observe(self) -> tuple[dict, dict]:
         """(observation, the info entries every step and reset carry: senses, other_items)."""
         t0 = time.perf_counter()
+        self._last_screen = self._frames.snapshot()
         pov = self._frames.rgb()  # (H, W, 3) uint8
         state = self._read_state()
         self.timing["grab_ms"] = (time.perf_counter() - t0) * 1e3
@@ -397,6 +406,13 @@ class MinetestWorld(World):
         senses = {k: copy.deepcopy(v) for k, v in (state.get("senses") or {}).items() if k != "_"}
         senses["in_water"] = bool(state.get("in_water", False))
         return obs, {"senses": senses, "other_items": other}
+
+    def _await_new_frame(self, deadline: float) -> None:
+        """Until `deadline` (monotonic), wait while the screen is still the last observation's."""
+        t0 = time.monotonic()
+        while self._frames.unchanged_since(self._last_screen) and time.monotonic() < deadline:
+            time.sleep(0.002)
+        self.timing["fresh_wait_ms"] = (time.monotonic() - t0) * 1e3
 
     # ----------------------------------------------------------------- public API
     def reset(self, seed: int | None = None, options: dict | None = None,
@@ -464,6 +480,7 @@ class MinetestWorld(World):
                         time.sleep(delay)
                     elif delay < -2 * TICK_S:  # fell behind: do not try to catch up
                         self._next_tick = time.monotonic()
+                    self._await_new_frame(self._next_tick + self.fresh_frame_wait_s)
                 t_work = time.perf_counter()
                 self._check_alive()
                 obs, extra = self._observe()
