@@ -19,6 +19,7 @@ setup(
     package_data={"steve1": [
         "**/*.gz", "**/*.png", "**/*.lua", "**/*.conf", "**/*.txt", "**/*.yaml",
         "weights/**/*.pth", "weights/**/*.weights", "weights/**/*.pt", "weights/**/*.json", "weights/**/*.md",
+        "weights/**/*.pkl", "weights/**/*.mp4",
     ]},
     install_requires=[
         "torch>=2.1",
