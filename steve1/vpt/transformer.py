@@ -53,13 +53,6 @@ def _band_tables(t: int, maxlen: int, device: torch.device) -> tuple[torch.Tenso
         return band, torch.where(band, d, torch.full_like(d, maxlen))
 
 
-@functools.lru_cache(maxsize=8)
-def _eye(n: int, device: torch.device) -> torch.Tensor:
-    """(n, n) float32 identity, cached (built outside inference mode, as `_band_tables`)."""
-    with torch.inference_mode(False):
-        return torch.eye(n, device=device)
-
-
 def episode_index(first: torch.Tensor, honour_every_first: bool) -> torch.Tensor:
     """(B, t) bool -> (B, t) long: episode starts seen so far in this call (0 = still the cached episode).
 
@@ -186,7 +179,8 @@ class MemoryAttention(nn.Module):
         # product gives every head's weights on every column, and the diagonal blocks are the heads' outputs.
         # H times the needed multiplies, but these products are memory-bound: the 2x model at 16 rows,
         # 1 thread, per layer: 16.6 -> 7.2 ms (2 rows: unchanged).
-        q_blocks = (q.float().view(B, H, D, 1) * _eye(H, h.device).view(1, H, 1, H)).view(B, E, H)
+        eye = torch.eye(H, device=h.device).view(1, H, 1, H)
+        q_blocks = (q.float().view(B, H, D, 1) * eye).view(B, E, H)  # (B, E, H)
         with torch.autocast(h.device.type, enabled=False):  # logits in float32 under autocast too
             logits = bias + torch.bmm(k_next.float(), q_blocks) / D  # (B, maxlen, H)
         weights = torch.softmax(logits, dim=1).to(v_next.dtype)  # (B, maxlen, H)
