@@ -152,24 +152,6 @@ def test_weight_major_linear_equals_linear(rows, n_in):
         torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))
 
 
-@pytest.mark.parametrize("n_frames", [1, 5])
-@torch.inference_mode()
-def test_cpu_frame_chunks_equal_one_batch(monkeypatch, n_frames):
-    """CPU inference runs the conv stacks a few frames at a time; the features equal one whole-batch pass
-    and each frame's own batch-1 pass (up to float32 summation order)."""
-    import steve1.vpt.impala as impala
-
-    encoder = VPTPolicy(TINY_CONFIG, goal_dim=GOAL_DIM).eval().net
-    img = _inputs(n_frames, 1)[0][:, 0]  # (N, 128, 128, 3)
-    chunked = encoder.encode_frames(img)
-    one_frame = torch.cat([encoder.encode_frames(img[i:i + 1]) for i in range(n_frames)])
-    monkeypatch.setattr(impala, "CPU_FRAME_CHUNK", n_frames)
-    whole = encoder.encode_frames(img)
-    assert chunked.shape == (n_frames, TINY_CONFIG.hidsize)
-    torch.testing.assert_close(chunked, whole, rtol=0, atol=1e-5)
-    torch.testing.assert_close(one_frame, whole, rtol=0, atol=1e-5)
-
-
 @torch.no_grad()
 def test_single_step_attention_under_cpu_bf16_autocast_stays_close_to_fp32():
     """The single-step attention's logits product runs with autocast off (float32); the step under bf16

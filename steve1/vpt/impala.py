@@ -15,10 +15,6 @@ from steve1.vpt.layers import conv_layer, linear_layer
 
 IMPALA_OUT = 256  # features per frame after the dense layer
 N_BLOCKS = 2  # residual blocks per stack
-# CPU inference runs the conv stacks this many frames at a time (the dense layer sees the whole batch): the
-# activations of 2 frames (8 MiB after stack 0's first conv) stay in cache between layers, those of 8 do not.
-# The 2x CNN on 8 frames, process CPU time, 1 thread: see BENCHMARKS.md.
-CPU_FRAME_CHUNK = 2
 
 
 class ResidualConvBlock(nn.Module):
@@ -70,19 +66,11 @@ class ImpalaCNN(nn.Module):
         # Frames arrive HWC, so the convs run channels-last: same numbers, faster with oneDNN / cuDNN.
         self.stacks.to(memory_format=torch.channels_last)
 
-    def conv_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, 128, 128) -> (N, C'*16*16) in (C, H, W) order: the conv stacks, before the dense layer."""
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = x.contiguous(memory_format=torch.channels_last)
         for stack in self.stacks:
             x = stack(x)
-        return x.contiguous().flatten(1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.device.type == "cpu" and not torch.is_grad_enabled() and x.shape[0] > CPU_FRAME_CHUNK:
-            feats = torch.cat([self.conv_features(c) for c in x.split(CPU_FRAME_CHUNK)])
-        else:
-            feats = self.conv_features(x)
-        return self.dense(feats)  # (N, 256)
+        return self.dense(x.contiguous().flatten(1))  # (N, C*H*W) in (C, H, W) order
 
 
 class ImageEncoder(nn.Module):
