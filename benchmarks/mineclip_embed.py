@@ -7,8 +7,9 @@ Random weights unless --weights is given. Last line:
     cached_speedup=<x> max_abs_diff=<d> frames_per_s=<f>
 where frames_per_s is the cached path's wall-clock throughput (raw 640x360 frames in, per-step embeddings
 out) and max_abs_diff compares the two paths' embeddings.
-cached_speedup uses this process's CPU time with --timer cpu (default; a machine shared with other jobs does
-not distort it) or wall-clock time with --timer wall. Both timings are printed above the last line.
+cached_speedup uses this process's CPU time with --timer cpu (the default on CPU; a machine shared with other
+jobs does not distort it) or wall-clock time with --timer wall (the default on CUDA).
+Both timings are printed above the last line.
 """
 from __future__ import annotations
 
@@ -48,8 +49,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--batch-size", type=int, default=32, help="frames (cached) / windows (per-window)")
     parser.add_argument("--window-batch", type=int, default=4, help="windows per encode_video call")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--timer", default="cpu", choices=["cpu", "wall"])
+    parser.add_argument("--timer", default="auto", choices=["auto", "cpu", "wall"],
+                        help="auto: CPU time on cpu, wall time on cuda (host CPU time is not the GPU's work)")
     args = parser.parse_args(argv)
+    if args.timer == "auto":
+        args.timer = "cpu" if torch.device(args.device).type == "cpu" else "wall"
     if args.frames < VIDEO_FRAMES:
         parser.error(f"--frames must be at least {VIDEO_FRAMES}")
     torch.set_num_threads(args.threads)

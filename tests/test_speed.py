@@ -150,3 +150,21 @@ def test_weight_major_linear_equals_linear(rows, n_in):
     x = torch.randn(rows, n_in)
     with torch.no_grad():
         torch.testing.assert_close(layer(x), torch.nn.functional.linear(x, layer.weight, layer.bias))
+
+
+@torch.no_grad()
+def test_single_step_attention_under_cpu_bf16_autocast_stays_close_to_fp32():
+    """The single-step attention's logits product runs with autocast off (float32); the step under bf16
+    autocast stays within bf16 rounding of the fp32 step."""
+    from steve1.vpt.transformer import MemoryAttention
+
+    attn = MemoryAttention(hidsize=64, heads=4, maxlen=8)
+    g = torch.Generator().manual_seed(5)
+    h = torch.randn(6, 1, 64, generator=g)
+    episode = torch.zeros(6, 1, dtype=torch.long)
+    mask = torch.rand(6, 1, 8, generator=g) > 0.3
+    state = (mask, (torch.randn(6, 8, 64, generator=g), torch.randn(6, 8, 64, generator=g)))
+    ref, _ = attn._single_step(h, episode, state)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = attn._single_step(h, episode, state)
+    torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.05)

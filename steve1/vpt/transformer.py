@@ -173,13 +173,20 @@ class MemoryAttention(nn.Module):
         rel = (r @ w.b_nd.float()).flip(-1).transpose(1, 2)  # (B, maxlen, H): key j is at distance maxlen-1-j
         bias = rel + torch.where(allowed, 0.0, MASKED_LOGIT)[:, :, None]  # (B, maxlen, H) float32
 
-        # Per-(row, head) dot products as multiply + sum over the cache's own layout: a bmm would first
-        # copy the (B, maxlen, H, D) cache into head-major order, which costs more than the product.
-        keys = k_next.view(B, maxlen, H, D).float()
-        logits = bias + (keys * q.float().view(B, 1, H, D)).sum(-1) / D  # (B, maxlen, H)
+        # Both products read the cache in its own (B, maxlen, E) layout, as one bmm each (a head-major bmm
+        # would first copy the cache; multiply + sum would write a cache-sized temporary). The query goes in
+        # as a block-diagonal (E, H) matrix per row, so column h sums head h's part of each key; the output
+        # product gives every head's weights on every column, and the diagonal blocks are the heads' outputs.
+        # H times the needed multiplies, but these products are memory-bound: the 2x model at 16 rows,
+        # 1 thread, this part of a layer 16.6 -> 7.2 ms, the whole transformer 269 -> 252 ms (2 rows: same).
+        eye = torch.eye(H, device=h.device).view(1, H, 1, H)
+        q_blocks = (q.float().view(B, H, D, 1) * eye).view(B, E, H)  # (B, E, H)
+        with torch.autocast(h.device.type, enabled=False):  # logits in float32 under autocast too
+            logits = bias + torch.bmm(k_next.float(), q_blocks) / D  # (B, maxlen, H)
         weights = torch.softmax(logits, dim=1).to(v_next.dtype)  # (B, maxlen, H)
-        attn = (weights[..., None] * v_next.view(B, maxlen, H, D)).sum(1)  # (B, H, D)
-        out = w.proj_layer(attn.view(B, E))[:, None]  # (B, 1, E)
+        per_head = torch.bmm(weights.transpose(1, 2), v_next)  # (B, H, E): head h's weights on all columns
+        attn = per_head.view(B, H, H, D).diagonal(dim1=1, dim2=2)  # (B, D, H): head h's weights on its own
+        out = w.proj_layer(attn.transpose(1, 2).reshape(B, E))[:, None]  # (B, 1, E)
 
         new_mask = torch.cat([cache_ok, torch.ones(B, 1, dtype=torch.bool, device=h.device)], dim=1)
         return out, (new_mask[:, None], (k_next, v_next))
