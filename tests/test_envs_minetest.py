@@ -178,11 +178,14 @@ def test_digging_the_dirt_block_puts_dirt_in_the_inventory_and_walking_moves(wor
     obs = _settle(world, 2)
     assert obs["location_stats"]["zpos"] - start["zpos"] > 2.0  # walked forward, not sideways
     assert abs(obs["location_stats"]["xpos"] - start["xpos"]) < 0.5
-    assert 2.5 < walk_speed < 4.5, walk_speed  # Minetest walks 4 m/s (less while speeding up)
+    # Minetest walks 4 m/s (less while speeding up, and less on a loaded machine, where the client's physics
+    # steps fall behind the game clock: 2.3 was seen at load 29)
+    assert 1.5 < walk_speed < 4.5, walk_speed
     world.step(_act(camera=np.array([0.0, 180.0])))  # turn around, then sprint back across the arena
     _settle(world, 2)
     sprint_speed = _walk(world, 24, forward=1, sprint=1)
-    assert sprint_speed > 1.15 * walk_speed, (sprint_speed, walk_speed)  # the bridge mod's 1.3x sprint
+    # the bridge mod's 1.3x sprint (1.09x was measured at load 30; without sprint the ratio is 1.0 +- 0.03)
+    assert sprint_speed > 1.05 * walk_speed, (sprint_speed, walk_speed)
 
 
 def test_in_water_is_reported_in_info(world, first):
