@@ -9,7 +9,8 @@ import torch
 FIXTURES = Path(__file__).parent / "fixtures"
 PARITY = FIXTURES / "parity"
 
-torch.set_num_threads(2)
+TORCH_THREADS = 2  # bitwise-equality tests compare runs made with the same CPU reduction order
+torch.set_num_threads(TORCH_THREADS)
 
 
 def load_parity(name: str) -> dict:
@@ -20,6 +21,14 @@ def load_parity(name: str) -> dict:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads():
+    """Verbs run in-process (gen-mixed-agents --threads 1, ...) set torch's thread count for the whole
+    process: put it back after every test."""
+    yield
+    torch.set_num_threads(TORCH_THREADS)
 
 
 @pytest.fixture(scope="module")

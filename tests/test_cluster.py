@@ -60,10 +60,12 @@ def test_the_runners_world_factory_routes_to_world_actors_only_with_ray(monkeypa
     calls = []
     monkeypatch.setattr(worlds, "remote_world_factory",
                         lambda name, **kw: calls.append((name, kw)) or "remote")
-    monkeypatch.setattr(common, "make_world", lambda name: f"local {name}")
-    assert common.world_factory(EvaluateSettings(world="minetest"))(0) == "local minetest" and calls == []
+    monkeypatch.setattr(common, "make_world", lambda name, **kw: f"local {name} {kw}")
+    assert common.world_factory(EvaluateSettings(world="minetest"))(0) == "local minetest {}" and calls == []
     assert common.world_factory(EvaluateSettings(world="minetest", ray="head:6379")) == "remote"
-    assert calls == [("minetest", {"ray_option": "head:6379"})]
+    assert calls == [("minetest", {"kwargs": None, "ray_option": "head:6379"})]
+    assert common.world_factory(EvaluateSettings(world="minetest", ray="head:6379", fast=True)) == "remote"
+    assert calls[-1] == ("minetest", {"kwargs": {"fast": True}, "ray_option": "head:6379"})
     monkeypatch.setenv(RAY_ENV, LOCAL)
     assert common.world_factory(EvaluateSettings(world="minetest")) == "remote"
 

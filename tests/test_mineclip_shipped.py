@@ -46,16 +46,19 @@ def test_minetest_names_the_shipped_file_everywhere():
         paths.SHIPPED_MINECLIP, "sha256")  # steve1 embed --mineclip minetest
 
 
-def test_the_agent_and_the_quickstart_take_the_name():
+def test_the_agent_takes_the_name_and_the_shipped_steve1_loads_whole():
     from steve1.agent.models import load_agent_models
-    from steve1.quickstart.settings import QuickstartSettings
+    from steve1.vpt.config import SMALL_CONFIG
 
     agent = load_agent_models(policy="tiny", mineclip=paths.SHIPPED_NAME, random_weights=True)
     shipped = load_mineclip(paths.SHIPPED_MINECLIP)
     ids = torch.zeros(1, 77, dtype=torch.long)
     with torch.no_grad():
         torch.testing.assert_close(agent.embedder.model.encode_text(ids), shipped.encode_text(ids))
-    assert QuickstartSettings(scale="ci", mineclip=paths.SHIPPED_NAME).released_mineclip() is False
+    whole = load_agent_models(paths.SHIPPED_NAME)  # policy (strict key/shape check), its MineCLIP and prior
+    assert whole.policy.config == SMALL_CONFIG and not whole.random_weights
+    assert whole.prior.input_dim == whole.goal_dim == 512
+    assert all(torch.isfinite(p).all() for p in whole.policy.parameters())
 
 
 def test_a_missing_shipped_file_is_a_clear_error(tmp_path, monkeypatch):

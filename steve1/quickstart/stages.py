@@ -115,7 +115,7 @@ def generate(ctx: StageContext) -> dict:
     code = generate_episodes(GenerateSettings(
         output_dir=str(episodes_dir), num_episodes=s.episodes, num_worlds=s.num_worlds, skills=s.skills,
         max_timesteps=s.episode_steps, min_timesteps=need, seed=s.seed, mineclip_config="fake", fast=True,
-        device=s.device, progress=False))
+        device=s.device, threads=0, progress=False))  # threads=0: this process's torch threads stay
     if code != 0:
         raise RuntimeError(f"generation ended with status {code} (see the messages above)")
     episodes = list_episode_dirs(episodes_dir)
