@@ -86,3 +86,22 @@ def test_create_sampling_script_smoke(tmp_path):
     assert proc.returncode == 2, proc.stderr
     assert "RuntimeWarning" not in proc.stderr and "Traceback" not in proc.stderr
     assert "1_generate_dataset.sh" in proc.stderr and not (tmp_path / "s").exists()
+
+
+def test_every_shipped_config_loads_into_its_verbs_settings():
+    """Each steve1/configs/<prefix>_<name>.yaml names only settings its verb has, with values of its types."""
+    from steve1.cli_config import settings_from_yaml
+    from steve1.data.convert_contractor import ConvertSettings
+    from steve1.data.gen_mixed_agents import GenerateSettings
+    from steve1.data.sampling import SamplingSettings
+    from steve1.mineclip.train import TrainMineClipSettings
+    from steve1.prior.train import PriorTrainConfig
+    from steve1.training.config import TrainConfig
+
+    verbs = {"convert": ConvertSettings, "generate": GenerateSettings, "sampling": SamplingSettings,
+             "mineclip": TrainMineClipSettings, "prior": PriorTrainConfig, "train": TrainConfig}
+    shipped = {p.name for p in (ROOT / "steve1" / "configs").glob("*.yaml")}
+    assert {f"{prefix}_{name}.yaml" for prefix in verbs for name in packaged_config_names(prefix)} == shipped
+    for prefix, cls in verbs.items():
+        for name in packaged_config_names(prefix):
+            assert isinstance(settings_from_yaml(cls, name, prefix), cls), (prefix, name)
