@@ -10,6 +10,7 @@ import torch
 from steve1.cli_config import UsageError
 from steve1.data.captions import EVENTS
 from steve1.data.embedding import embed_fn_for
+from steve1.data.episode import find_episode_dirs
 from steve1.mineclip import MineClipEmbedder, load_mineclip, random_mineclip
 from steve1.mineclip import train as train_mod
 from steve1.mineclip.checkpoint import resolve_mineclip, save_mineclip, sidecar_path
@@ -21,7 +22,6 @@ from steve1.mineclip.train import (
     add_word_noise,
     contrastive_loss,
     encode_video_grad_subset,
-    find_episodes,
     train_mineclip,
 )
 from steve1.utils.checksum import ChecksumError
@@ -50,7 +50,7 @@ def _fixed_batch_loss(model, clips: CaptionedClips) -> float:
 
 
 def test_captioned_clips_hold_the_crafted_events(episodes):
-    clips = CaptionedClips(find_episodes(str(episodes)))
+    clips = CaptionedClips(find_episode_dirs(str(episodes)))
     assert clips.counts() == {"chop_tree": 2, "look_at_sky": 4, "swim": 4}
     assert clips.video_batch([0, 1]).shape == (2, 16, 3, 160, 256)
 
@@ -59,7 +59,7 @@ def test_training_lowers_the_contrastive_loss_and_round_trips(episodes, tmp_path
     out = tmp_path / "ours.pth"
     summary = train_mineclip(_settings(episodes, out))
     assert summary["steps"] == 6
-    clips = CaptionedClips(find_episodes(str(episodes)))
+    clips = CaptionedClips(find_episode_dirs(str(episodes)))
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
         initial = train_mod.MineCLIP("tiny").eval()

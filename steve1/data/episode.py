@@ -427,6 +427,21 @@ def list_episode_dirs(dataset_dir: str | os.PathLike) -> list[Path]:
     )
 
 
+
+def find_episode_dirs(spec: str) -> list[Path]:
+    """The episode directories of comma-separated folders (`--episodes A,B`): a UsageError (one line) when a
+    folder is missing or none holds an episode."""
+    from steve1.cli_config import UsageError
+
+    dirs: list[Path] = []
+    for folder in (p.strip() for p in spec.split(",") if p.strip()):
+        if not Path(folder).is_dir():
+            raise UsageError(f"episodes folder {folder} not found")
+        dirs += list_episode_dirs(folder)
+    if not dirs:
+        raise UsageError(f"no episodes under {spec}: generate some (steve1 gen-mixed-agents) first")
+    return dirs
+
 def find_episode(dataset_dir: str | os.PathLike, prefix: str, sep: str = "_") -> Path | None:
     """The complete episode whose name is `prefix` followed by `sep` (or nothing), if any."""
     dataset_dir = Path(dataset_dir)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from steve1 import paths
-from steve1.cli_config import UsageError, check, report, run_verb
+from steve1.cli_config import check, report, run_verb
 from steve1.data.captions import LABEL_STRIDE, build_prior_pairs
-from steve1.data.episode import list_episode_dirs
+from steve1.data.episode import find_episode_dirs
 from steve1.utils.atomic import atomic_write_text
 from steve1.utils.checks import check_writable_dir
 
@@ -48,13 +48,7 @@ def run(s: PriorDataSettings) -> int:
     from steve1.mineclip.checkpoint import resolve_mineclip
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    dirs: list[Path] = []
-    for folder in (p.strip() for p in s.episodes.split(",") if p.strip()):
-        if not Path(folder).is_dir():
-            raise UsageError(f"episodes folder {folder} not found")
-        dirs += list_episode_dirs(folder)
-    if not dirs:
-        raise UsageError(f"no episodes under {s.episodes}")
+    dirs = find_episode_dirs(s.episodes)
     check_writable_dir(Path(s.out).parent, "--out")
     model, desc = resolve_mineclip(s.mineclip, s.mineclip_weights, device="cpu")
     embedder = MineClipEmbedder(model, device="cpu")

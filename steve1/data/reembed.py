@@ -23,7 +23,7 @@ from tqdm import tqdm
 from steve1 import paths
 from steve1.cli_config import UsageError, check, report, run_verb, settings_field
 from steve1.cluster.runtime import LOCAL, use_ray
-from steve1.data.episode import EMBEDS_FILE, PICKLE_PROTOCOL, Episode, list_episode_dirs
+from steve1.data.episode import EMBEDS_FILE, PICKLE_PROTOCOL, Episode, find_episode_dirs
 from steve1.utils.atomic import atomic_write_bytes, atomic_write_text
 
 RECORD_FILE = "embeds_mineclip.json"
@@ -94,13 +94,7 @@ def reembed(s: EmbedSettings) -> dict:
     from steve1.mineclip import MineClipEmbedder
     from steve1.mineclip.checkpoint import resolve_mineclip
 
-    dirs: list[Path] = []
-    for folder in (p.strip() for p in s.episodes.split(",") if p.strip()):
-        if not Path(folder).is_dir():
-            raise UsageError(f"episodes folder {folder} not found")
-        dirs += list_episode_dirs(folder)
-    if not dirs:
-        raise UsageError(f"no episodes under {s.episodes}")
+    dirs = find_episode_dirs(s.episodes)
     device = s.device if s.device != "auto" else ("cuda" if torch.cuda.is_available() else "cpu")
     mid = model_id(s.mineclip, s.mineclip_weights)
     todo = [d for d in dirs if s.force or (read_record(d) or {}).get("model_id") != mid]

@@ -42,7 +42,7 @@ from tqdm import tqdm
 from steve1 import paths
 from steve1.cli_config import UsageError, check, report, run_verb
 from steve1.data.captions import CLIP_FRAMES, EVENTS, LABEL_STRIDE, label_clips, sample_phrasing
-from steve1.data.episode import FRAMES_FILE, Episode, list_episode_dirs
+from steve1.data.episode import FRAMES_FILE, Episode, find_episode_dirs
 from steve1.mineclip.checkpoint import save_mineclip
 from steve1.mineclip.config import CONFIGS, get_config
 from steve1.mineclip.model import MineCLIP
@@ -185,17 +185,6 @@ def episodes_fingerprint(episode_dirs: list[Path]) -> str:
     return h.hexdigest()
 
 
-def find_episodes(spec: str) -> list[Path]:
-    dirs: list[Path] = []
-    for folder in (p.strip() for p in spec.split(",") if p.strip()):
-        if not Path(folder).is_dir():
-            raise UsageError(f"episodes folder {folder} not found")
-        dirs += list_episode_dirs(folder)
-    if not dirs:
-        raise UsageError(f"no episodes under {spec}: generate some (steve1 gen-mixed-agents) first")
-    return dirs
-
-
 @functools.lru_cache(maxsize=1)
 def noise_words() -> tuple[str, ...]:
     """Whole lower-case words of the CLIP vocabulary, minus every word of every phrasing (training and
@@ -297,7 +286,7 @@ def train_mineclip(s: TrainMineClipSettings) -> dict:
     """Train (or continue training) and write the checkpoint; returns a summary."""
     out = Path(s.out)
     resume_path = out.with_name(out.name + RESUME_SUFFIX)
-    episode_dirs = find_episodes(s.episodes)
+    episode_dirs = find_episode_dirs(s.episodes)
     fingerprint = _fingerprint(s, episodes_fingerprint(episode_dirs))
     resume = None
     if resume_path.is_file() and not s.restart:
