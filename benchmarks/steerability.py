@@ -61,6 +61,7 @@ from steve1.cli_config import UsageError, run_verb, settings_field
 from steve1.data.captions import EVENTS
 from steve1.data.skills import SKILL_WORLD_SEEDS, SKILLS, SkillMix
 from steve1.envs import make_world
+from steve1.envs.minetest.world import FAST_WORLDS
 from steve1.eval.chaining import PromptSchedule, load_chain_file
 from steve1.eval.plots import plot_target_panels
 from steve1.eval.results import write_episode_results
@@ -93,7 +94,6 @@ TARGETS: dict[str, tuple[str, str]] = {
     "build_tower": ("height_gain", "nodes gained"),
 }
 DEFAULT_STEPS = 600  # > 2x the scripted skills' median steps to success on a quiet machine (BENCHMARKS.md)
-FAST_WORLDS = 4  # Minetest worlds that two CPU cores step at 20 per second each (benchmarks/world_fps.py)
 CHAIN = "dirt_then_tower"  # the built-in chain: "dig dirt", then "build a tower"
 CHAIN_SKILLS = ("dig_dirt", "build_tower")
 OUTPUT_SETTINGS = ("policy", "weights", "mineclip", "mineclip_weights", "prior_weights", "random_weights",

@@ -28,10 +28,10 @@ import zlib
 import numpy as np
 
 from steve1.envs import make_world
+from steve1.envs.minetest.world import FAST_WORLDS
 from steve1.spaces import BUTTON_KEYS, CAMERA_KEY
 
 RARE_BUTTONS = ("ESC", "inventory", "drop")  # a random agent that toggles the inventory sees mostly the GUI
-FAST_WORLDS = 4  # Minetest worlds that two CPU cores step at 20 per second each with --fast (BENCHMARKS.md)
 
 
 def random_action(rng: np.random.Generator) -> dict:

@@ -134,3 +134,35 @@ def test_no_label_at_all_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="no clip"):
         build_prior_pairs([ep], lambda t: np.zeros((len(t), 512)), tmp_path / "d.pkl")
     assert not (tmp_path / "d.pkl").exists()
+
+
+def test_prior_data_verb_pairs_the_mineclip_text_embedding_with_the_stored_clip(tmp_path):
+    """`steve1 prior-data`: the caption's text embedding from the named MineCLIP, the clip's stored visual
+    embedding, and a labels file saying which clip each pair came from."""
+    import json
+
+    from steve1.data import prior_pairs
+    from steve1.mineclip import MineClipEmbedder, resolve_mineclip
+
+    rng = np.random.default_rng(1)
+    ep, states = _episode(tmp_path / "eps", 7, 40, rng)
+    write_states(ep, states)
+    out = tmp_path / "prior" / "data.pkl"
+    assert prior_pairs.main(["--episodes", str(tmp_path / "eps"), "--mineclip", "tiny", "--out", str(out)]) == 0
+    text, visual = load_prior_data(out)
+    labels = json.loads((tmp_path / "prior" / "data.pkl.labels.json").read_text())
+    assert labels["per_label"] == {"dig dirt": 1, SKY: 1} and labels["n_pairs"] == len(text) == 2
+    embedder = MineClipEmbedder(resolve_mineclip("tiny", None, device="cpu")[0], device="cpu")
+    for row, clip in enumerate(labels["clips"]):
+        np.testing.assert_allclose(text[row], embedder.embed_texts([clip["label"]])[0], rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(visual[row], np.asarray(Episode(ep).embeds()[clip["step"]]).reshape(-1))
+
+
+def test_prior_data_verb_refuses_episodes_without_states(tmp_path, capsys):
+    from steve1.data import prior_pairs
+
+    _episode(tmp_path / "eps", 7, 40, np.random.default_rng(1))  # no states.jsonl written
+    code = prior_pairs.main(["--episodes", str(tmp_path / "eps"), "--mineclip", "tiny",
+                             "--out", str(tmp_path / "d.pkl")])
+    assert code != 0 and "states.jsonl not found" in capsys.readouterr().err
+    assert not (tmp_path / "d.pkl").exists()

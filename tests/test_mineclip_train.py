@@ -70,6 +70,22 @@ def test_training_lowers_the_contrastive_loss_and_round_trips(episodes, tmp_path
     assert meta["config_name"] == "tiny" and meta["trained"]["steps"] == 6
 
 
+def test_float16_save_halves_the_file_and_loads_back_to_the_weights_it_saved(episodes, tmp_path):
+    """save_dtype float16 (what ships): the file holds float16, and loading it gives exactly the rounded
+    weights, so data embedded with the loaded file matches what users of the shipped file compute."""
+    full = tmp_path / "full.pth"
+    train_mineclip(_settings(episodes, full, steps=2))
+    half = tmp_path / "half.pth"
+    train_mineclip(_settings(episodes, half, steps=2, save_dtype="float16"))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    a, b = load_mineclip(full).state_dict(), load_mineclip(half).state_dict()
+    for k in a:  # the same training; b is a rounded to float16 values
+        assert b[k].dtype == torch.float32
+        torch.testing.assert_close(b[k], a[k].half().float(), rtol=0, atol=0)
+    with pytest.raises(ValueError, match="save_dtype"):
+        _settings(episodes, half, save_dtype="int8")
+
+
 def test_checkpoint_of_ours_round_trips_and_is_told_apart(tmp_path):
     model = random_mineclip("tiny", seed=3)
     path = save_mineclip(model, tmp_path / "m.pth")

@@ -414,6 +414,14 @@ def test_skill_mix_switches_per_slot_after_the_minimum_duration():
     assert S.SkillMix(["build_tower", "place_blocks", "swim"]).start_items() == {"default:dirt": 64}
 
 
+def test_skill_mix_names_its_skills_for_the_generators_run_settings():
+    """A generation run records the agents' (name, in_model, in_weights): a mix's skills must be in it, so
+    that a rerun with another skill list is refused instead of mixing two behaviours in one folder."""
+    mix = S.SkillMix(["look_at_sky", "explore"])
+    assert (mix.name, mix.in_model) == ("skill_mix", "look_at_sky+explore")
+    assert S.SkillMix(["explore", "look_at_sky"]).in_model != mix.in_model
+
+
 def test_skill_mix_acts_for_a_subset_of_slots():
     mix = S.SkillMix(["look_at_sky", "random"], seed=1)
     mix.reset(4)

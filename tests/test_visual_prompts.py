@@ -57,6 +57,7 @@ def test_visual_prompts_command_writes_the_clip_embedding(episode, embedder, tmp
     assert code == 0
     index = json.loads((out / "visual_prompts.json").read_text())
     step = index["prompts"]["look_at_sky"]["step"]
+    assert index["episodes"] == "eps" and str(tmp_path) not in json.dumps(index)  # it ships: no local paths
     assert step - 15 >= SKY_FROM  # the skill acted over the whole clip
     with open(out / "look_at_sky.pkl", "rb") as f:
         goal = pickle.load(f)
@@ -119,3 +120,16 @@ def test_evaluate_runs_a_visual_prompt_of_your_own(episode, tmp_path, monkeypatc
     [record] = [json.loads(p.read_text()) for p in (out / "episodes").glob("visual__*.json")]
     assert record["row"]["agent"] == "visual" and record["row"]["cond_scale"] == 7.0
     assert record["prompts"] == ["visual: ep_seed7@31"] and record["row"]["steps"] == 5
+
+
+def test_a_skill_that_never_acted_alone_gets_a_clip_with_its_caption(episode, tmp_path):
+    """No clip where the look_at_sky skill acted on all 16 frames: the first clip captioned 'look at the
+    sky' is the prompt, whoever acted (as swimming clips come mostly from walkers that reach water)."""
+    states = [{"inv": {}, "pos": [0.0, 10.0, 0.0], "pitch": -70.0 if t >= SKY_FROM else 0.0, "yaw": 0.0,
+               "skill": "explore"} for t in range(N_FRAMES)]
+    write_states(episode.path, states)
+    out = tmp_path / "p"
+    assert visual_prompts.main(["--episodes", str(episode.path.parent), "--skills", "look_at_sky",
+                                "--mineclip", "tiny", "--out-dir", str(out)]) == 0
+    index = json.loads((out / "visual_prompts.json").read_text())
+    assert index["prompts"]["look_at_sky"]["step"] == max(SKY_FROM, 15)

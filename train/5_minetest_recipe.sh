@@ -15,7 +15,8 @@
 #   5. train             the small policy from scratch, packed hindsight relabeling, goal dropout
 #   6. prior-data        (caption text, clip) embedding pairs -> data.pkl
 #   7. train-prior       the CVAE prior
-#   8. benchmarks.steerability   prompted vs unprompted, fixed held-out world seeds
+#   8. visual prompts    8 held-out episodes (run seed 20261201), embedded, one 16-frame clip per skill
+#   9. benchmarks.steerability   prompted vs unprompted, fixed held-out world seeds
 set -euo pipefail
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then  # this header, as help
     sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
@@ -27,12 +28,16 @@ STEVE1="python -m steve1.cli"
 
 $STEVE1 gen-mixed-agents --config minetest --noprogress
 $STEVE1 train-mineclip --config minetest
-$STEVE1 embed --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth"
+$STEVE1 embed --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth" --batch-size 64
 $STEVE1 create-sampling --config minetest
-# one torch thread: on two cores shared with the games or other jobs, two threads mostly wait for each other
-OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}" $STEVE1 train --config minetest
+# On cores shared with other jobs, OMP_NUM_THREADS=1 trains faster (two threads mostly wait for each other).
+$STEVE1 train --config minetest
 $STEVE1 prior-data --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth" --out "$DIR/prior_data.pkl"
 $STEVE1 train-prior --config minetest
+HELDOUT=$DIR/heldout_skills
+$STEVE1 gen-mixed-agents --config minetest --output-dir "$HELDOUT" --num-episodes 8 --seed 20261201 --noprogress
+$STEVE1 embed --episodes "$HELDOUT" --mineclip "$DIR/mineclip.pth" --batch-size 64
+$STEVE1 visual-prompts --episodes "$HELDOUT" --mineclip "$DIR/mineclip.pth" --out-dir "$DIR/visual_prompts"
 
 if [[ "${SHIP:-0}" == 1 ]]; then
     SHIPPED=steve1/weights/minetest
@@ -41,9 +46,10 @@ if [[ "${SHIP:-0}" == 1 ]]; then
     cp "$DIR/mineclip.config.json" "$SHIPPED/mineclip.config.json"
     cp "$DIR/policy.weights" "$SHIPPED/policy.weights"
     cp "$DIR/prior.pt" "$SHIPPED/prior.pt"
+    rm -rf "$SHIPPED/visual_prompts" && cp -r "$DIR/visual_prompts" "$SHIPPED/visual_prompts"
 fi
 if [[ "${EVAL_EPISODES:-10}" != 0 ]]; then
     python -m benchmarks.steerability --episodes "${EVAL_EPISODES:-10}" --out "$DIR/steerability" \
         --policy small --weights "$DIR/policy.weights" --mineclip "$DIR/mineclip.pth" \
-        --prior-weights "$DIR/prior.pt"
+        --prior-weights "$DIR/prior.pt" --visual-prompts-dir "$DIR/visual_prompts" --visual --chain
 fi

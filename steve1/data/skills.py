@@ -616,7 +616,8 @@ class SkillMix:
             raise ValueError("SkillMix needs at least one skill")
         self.names = list(skills)
         self.agents = [make_skill_agent(n, seed + 1000 * (i + 1)) for i, n in enumerate(self.names)]
-        self.in_model, self.in_weights = "", "skill_mix.scripted"
+        # What shapes the recorded behaviour, kept in the generator's run settings: the skills it mixes.
+        self.in_model, self.in_weights = "+".join(self.names), "skill_mix.scripted"
         self.rng = np.random.default_rng(seed)
         self.switch_p, self.min_steps = float(switch_p), int(min_steps)
         self.current: dict[int, int] = {}

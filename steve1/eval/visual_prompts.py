@@ -93,9 +93,11 @@ def generate(args: VisualPromptSettings) -> None:
 
 
 def find_clips(episode_dirs, skills) -> dict[str, tuple[Path, int]]:
-    """Skill -> (episode dir, last frame t) of its first clip: captioned with the skill's event while the
-    skill acted on all 16 frames."""
-    found: dict[str, tuple[Path, int]] = {}
+    """Skill -> (episode dir, last frame t) of its first clip captioned with the skill's event while the
+    skill acted on all 16 frames; for a skill that never did, the first clip with its caption whoever acted
+    (a walker that ended up in water shows swimming as well as the swim skill)."""
+    pure: dict[str, tuple[Path, int]] = {}
+    any_actor: dict[str, tuple[Path, int]] = {}
     for ep_dir in episode_dirs:
         try:
             states = read_states(ep_dir, len(Episode(ep_dir)))
@@ -103,12 +105,15 @@ def find_clips(episode_dirs, skills) -> dict[str, tuple[Path, int]]:
             log.warning("skipping %s: %s", ep_dir, err)
             continue
         for clip in label_clips(states, stride=1):  # every clip a candidate, not every 16th
-            if clip.event in skills and clip.event not in found and all(
+            if clip.event not in skills:
+                continue
+            any_actor.setdefault(clip.event, (Path(ep_dir), clip.step))
+            if clip.event not in pure and all(
                     s.get("skill") == clip.event for s in states[clip.step - CLIP_FRAMES + 1: clip.step + 1]):
-                found[clip.event] = (Path(ep_dir), clip.step)
-        if len(found) == len(skills):
+                pure[clip.event] = (Path(ep_dir), clip.step)
+        if len(pure) == len(skills):
             break
-    return found
+    return {skill: pure.get(skill) or any_actor[skill] for skill in skills if skill in any_actor}
 
 
 def _episode_seeds(episode_dirs) -> list[int]:
@@ -142,7 +147,9 @@ def run(args: VisualPromptSettings) -> int:
                               f"{skills}; generate more (--generate N)")
     model, what = resolve_mineclip(mineclip, args.mineclip_weights, device=args.device)
     embedder = MineClipEmbedder(model.eval(), device=args.device)
-    index = {"mineclip": what, "episodes": str(args.episodes), "prompts": {}}
+    # Names, not this machine's paths: the index ships with the package.
+    index = {"mineclip": what.replace(str(Path(mineclip).parent) + "/", ""),
+             "episodes": Path(args.episodes).name, "prompts": {}}
     from steve1.eval.video import write_video
 
     for skill, (ep_dir, step) in clips.items():

@@ -43,7 +43,7 @@ from steve1 import paths
 from steve1.cli_config import UsageError, check, report, run_verb
 from steve1.data.captions import CLIP_FRAMES, EVENTS, LABEL_STRIDE, label_clips, sample_phrasing
 from steve1.data.episode import FRAMES_FILE, Episode, find_episode_dirs
-from steve1.mineclip.checkpoint import save_mineclip
+from steve1.mineclip.checkpoint import round_weights, save_mineclip
 from steve1.mineclip.config import CONFIGS, get_config
 from steve1.mineclip.model import MineCLIP
 from steve1.mineclip.preprocess import preprocess_frames
@@ -57,7 +57,8 @@ DEFAULT_OUT = paths.WEIGHTS_DIR / "mineclip" / "ours.pth"  # train-mineclip's de
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP clamps the temperature at 1/100
 RESUME_SUFFIX = ".resume.pt"
 # Settings that do not change the trained weights (may differ on resume).
-_RUN_ONLY = ("out", "device", "save_every", "restart", "log_every")
+_RUN_ONLY = ("out", "device", "save_every", "restart", "log_every", "save_dtype")
+SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
 
 
 @dataclass
@@ -100,6 +101,9 @@ class TrainMineClipSettings:
     """steps between loss log lines"""
     restart: bool = False
     """ignore an existing resume checkpoint and start over"""
+    save_dtype: str = "float32"
+    """float32, or float16: the trained weights rounded to float16 values and stored so (half the file;
+    it loads back to exactly the weights that embedded the data, as the shipped file)"""
 
     def __post_init__(self) -> None:
         names = ", ".join(sorted(CONFIGS))
@@ -113,6 +117,8 @@ class TrainMineClipSettings:
               f"got {self.precision!r}")
         check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
               f"device must be auto, cpu or cuda, got {self.device!r}")
+        check(self.save_dtype in SAVE_DTYPES, f"save_dtype must be one of {', '.join(SAVE_DTYPES)}, "
+              f"got {self.save_dtype!r}")
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -372,7 +378,9 @@ def train_mineclip(s: TrainMineClipSettings) -> dict:
     bar.close()
     if main_process:
         core.eval()
-        save_mineclip(core, out, extra={
+        if s.save_dtype != "float32":
+            round_weights(core, SAVE_DTYPES[s.save_dtype])
+        save_mineclip(core, out, dtype=SAVE_DTYPES[s.save_dtype], extra={
             "trained": {"steps": step, "settings": fingerprint, "episodes": s.episodes,
                         "clips": clips.counts(), "first_loss": losses[0], "last_loss": losses[-1]}})
     return {"out": str(out), "steps": step, "losses": losses, "resumed": resume is not None,

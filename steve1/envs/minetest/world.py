@@ -52,6 +52,7 @@ INSTALL_HINT = ("the Minetest world needs the Debian packages minetest, minetest
 DEFAULT_RESOLUTION = (POV_WIDTH, POV_HEIGHT)  # (width, height): MineRL's 640x360
 # What renders fastest on two CPU cores (software GL) while the world stays the same world: the figures
 # behind each choice are in BENCHMARKS.md ("Minetest world: what each setting costs").
+FAST_WORLDS = 4  # fast worlds that two CPU cores step at 20 per second each (benchmarks/world_fps.py)
 FAST_RESOLUTION = (256, 144)  # (width, height), 16:9 like MineRL; the agent sees 128x128, MineCLIP 256x160
 FAST_SETTINGS = {
     "viewing_range": 40,
