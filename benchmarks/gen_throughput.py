@@ -8,7 +8,8 @@ Last line: `frames_per_s=<x> frames=<n> wall_s=<s> worlds=<n> agents=<what acted
 load_avg_1min=<l>`.
 frames_per_s counts the frames of saved episodes over the wall time of the run (world starts included; the
 worlds of free slots start together). The default worlds are the fast preset's FAST_WORLDS
-(steve1.envs.minetest.world: what two cores step at 20 per second each with the fast settings); MineCLIP runs on the generator's background thread.
+(steve1.envs.minetest.world: what two cores step at 20 per second each with the fast settings); MineCLIP
+runs on the generator's background thread.
 When steve1.data.skills is not installed the agents are random ones (said in the output), and when the
 Minetest world has no `fast` option the worlds run unpaced instead (said too). `--stand-in-worlds`
 measures generation itself (agents, frames, MineCLIP, episode files) with worlds that cost nothing:
