@@ -27,11 +27,11 @@ import time
 import numpy as np
 import torch
 
-from steve1.envs.minetest.world import FAST_WORLDS
 from steve1.data.agents import make_agent, skills_module
 from steve1.data.embedding import embed_fn_for
 from steve1.data.gen_mixed_agents import GENERATION_THREADS, MixedAgentGenerator, skill_start_items
 from steve1.envs import make_observation, make_world
+from steve1.envs.minetest.world import FAST_WORLDS
 from steve1.spaces import POV_SHAPE
 
 

@@ -148,7 +148,8 @@ def test_prior_data_verb_pairs_the_mineclip_text_embedding_with_the_stored_clip(
     ep, states = _episode(tmp_path / "eps", 7, 40, rng)
     write_states(ep, states)
     out = tmp_path / "prior" / "data.pkl"
-    assert prior_pairs.main(["--episodes", str(tmp_path / "eps"), "--mineclip", "tiny", "--out", str(out)]) == 0
+    argv = ["--episodes", str(tmp_path / "eps"), "--mineclip", "tiny", "--out", str(out)]
+    assert prior_pairs.main(argv) == 0
     text, visual = load_prior_data(out)
     labels = json.loads((tmp_path / "prior" / "data.pkl.labels.json").read_text())
     assert labels["per_label"] == {"dig dirt": 1, SKY: 1} and labels["n_pairs"] == len(text) == 2
