@@ -29,10 +29,11 @@ import torch
 
 from steve1.data.agents import make_agent, skills_module
 from steve1.data.embedding import embed_fn_for
-from steve1.data.gen_mixed_agents import GENERATION_THREADS, MixedAgentGenerator, skill_start_items
+from steve1.data.gen_mixed_agents import MixedAgentGenerator, skill_start_items
 from steve1.envs import make_observation, make_world
 from steve1.envs.minetest.world import FAST_WORLDS
 from steve1.spaces import POV_SHAPE
+from steve1.utils.threads import WORLD_TORCH_THREADS
 
 
 class StandInWorld:
@@ -71,7 +72,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--episodes", type=int, default=2 * FAST_WORLDS)
     parser.add_argument("--skills", default="", help="a skill mix a+b+... (default: every skill)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=GENERATION_THREADS, help="torch CPU threads")
+    parser.add_argument("--threads", type=int, default=WORLD_TORCH_THREADS, help="torch CPU threads")
     parser.add_argument("--inline-embedding", action="store_true",
                         help="embed on the stepping thread, as before the background worker (to compare)")
     parser.add_argument("--stand-in-worlds", action="store_true",

@@ -71,6 +71,23 @@ def test_evaluation_rejects_bad_choices(tmp_path, fake_worlds, capsys):
     assert "empty" in err and len(err.strip().splitlines()) == 1
 
 
+def test_runners_set_torch_threads_for_cores_the_games_share(tmp_path, fake_worlds, capsys):
+    """Every runner takes --threads (default 1: on cores the games share more threads only wait for each
+    other); the models run with that many, and a negative count is a one-line error."""
+    import torch
+
+    from steve1.utils.threads import WORLD_TORCH_THREADS
+
+    assert evaluate.EvaluateSettings().threads == WORLD_TORCH_THREADS == 1
+    torch.set_num_threads(2)
+    args = ["--agents", "text", "--episodes", "1", "--steps", "2", "--out-dir", str(tmp_path / "a"), *TINY]
+    assert evaluate.main(args) == 0 and torch.get_num_threads() == 1
+    capsys.readouterr()
+    assert evaluate.main(["--threads", "-1", "--out-dir", str(tmp_path / "b"), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "--threads" in err and len(err.strip().splitlines()) == 1
+
+
 def test_evaluation_refuses_other_settings_in_the_same_folder(tmp_path, fake_worlds, capsys):
     """`--steps 2` on a folder of 3-step episodes does not report them as done: it refuses, naming
     --overwrite, which reruns them."""

@@ -66,6 +66,7 @@ from steve1.envs.scheduler import WorldScheduler
 from steve1.spaces import CAMERA_KEY
 from steve1.utils.atomic import atomic_write_text
 from steve1.utils.frames import resize_linear
+from steve1.utils.threads import WORLD_TORCH_THREADS, set_torch_threads
 
 log = logging.getLogger("steve1.data.gen_mixed_agents")
 
@@ -472,9 +473,6 @@ class MixedAgentGenerator:
 
 # ------------------------------------------------------------------------------------- the verb
 DEFAULT_VPT = "vpt:data/weights/vpt/2x.model:data/weights/vpt/rl-from-foundation-2x.weights"
-# On a machine whose cores also run the games, more torch threads only wait for each other: with 2 worlds on
-# 2 busy cores, 1 thread embedded ~6x faster than 2 (see BENCHMARKS.md, gen_throughput).
-GENERATION_THREADS = 1
 OUTPUT_SHAPING = ("mineclip_config", "mineclip_weights", "fast", "resolution")  # recorded in RUN_FILE too
 
 
@@ -519,7 +517,7 @@ class GenerateSettings:
     """MineCLIP compute dtype"""
     device: str = settings_field(default_factory=default_device)
     """torch device of the agents and MineCLIP"""
-    threads: int = GENERATION_THREADS
+    threads: int = WORLD_TORCH_THREADS
     """torch CPU threads (the worlds' games use the other cores; 0: torch's default)"""
     fast: bool = False
     """the world's fast settings (passed to it as fast=True)"""
@@ -600,10 +598,7 @@ def run(s: GenerateSettings) -> int:
     from steve1.data.embedding import embed_fn_for
 
     check_writable(s.output_dir)  # before any model loads or world starts
-    if s.threads:
-        import torch
-
-        torch.set_num_threads(s.threads)
+    set_torch_threads(s.threads)
     seed = s.seed
     if seed is None and not s.overwrite:
         seed = recorded_seed(s.output_dir)

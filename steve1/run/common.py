@@ -21,6 +21,7 @@ from steve1.cluster.runtime import LOCAL, use_ray
 from steve1.envs import WORLD_NAMES, make_world
 from steve1.envs.base import World
 from steve1.utils.checks import check_float, check_int, check_writable_dir
+from steve1.utils.threads import WORLD_TORCH_THREADS, set_torch_threads
 
 DTYPES = {"fp32": None, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -49,6 +50,8 @@ class ModelSettings:
     """policy precision (autocast); the original ran fp16 autocast on GPU"""
     seed: int = 0
     """seeds the prior samples, the action sampling and (as base) the world seeds"""
+    threads: int = WORLD_TORCH_THREADS
+    """torch CPU threads of the models (the worlds' games use the other cores; 0: torch's default)"""
 
 
 @dataclass
@@ -77,8 +80,9 @@ def check_run_settings(args) -> None:
     for name in ("steps", "episodes", "n_worlds", "max_steps"):
         if getattr(args, name, None) is not None:
             check_int(getattr(args, name), "--" + name.replace("_", "-"), minimum=1)
-    if getattr(args, "max_retries", None) is not None:
-        check_int(args.max_retries, "--max-retries", minimum=0)
+    for name in ("max_retries", "threads"):
+        if getattr(args, name, None) is not None:
+            check_int(getattr(args, name), "--" + name.replace("_", "-"), minimum=0)
     for name in ("cond_scale", "text_cond_scale", "visual_cond_scale"):
         if getattr(args, name, None) is not None:
             check_float(getattr(args, name), "--" + name.replace("_", "-"))
@@ -96,6 +100,7 @@ def setup_logging(verbose: bool = False) -> None:
 
 
 def build_models(args) -> AgentModels:
+    set_torch_threads(getattr(args, "threads", 0))
     return load_agent_models(
         policy=args.policy, policy_weights=args.weights, mineclip=args.mineclip,
         mineclip_weights=args.mineclip_weights, prior_weights=args.prior_weights,
