@@ -168,3 +168,29 @@ def test_single_step_attention_under_cpu_bf16_autocast_stays_close_to_fp32():
     with torch.autocast("cpu", dtype=torch.bfloat16):
         out, _ = attn._single_step(h, episode, state)
     torch.testing.assert_close(out.float(), ref, rtol=0.05, atol=0.05)
+
+
+def test_goal_use_benchmark_tells_a_goal_blind_policy_from_one_that_reads_its_goal(capsys):
+    from benchmarks.goal_use import main, sequence_losses
+    from steve1.data.hindsight import HindsightConfig, HindsightDataset
+    from steve1.data.hindsight_synthetic import InMemoryEpisode, encoded_actions
+    from steve1.training.policy_io import build_policy
+
+    data = HindsightDataset([InMemoryEpisode(80, seed=s) for s in range(3)],
+                            HindsightConfig(seq_len=32, min_btwn_goals=15, max_btwn_goals=30, p_uncond=0.0),
+                            action_encoder=encoded_actions)
+    items = [data[i] for i in range(3)]
+    batch = {k: torch.stack([it[k] for it in items]) for k in ("img", "first", "goal", "buttons", "camera")}
+    torch.manual_seed(0)
+    model = build_policy("tiny", None).eval()
+    reads = sequence_losses(model, batch, trunc_t=16)
+    assert all(math.isfinite(v) for v in reads.values())
+    assert abs(reads["true"] - reads["shuffled"]) > 1e-4 and abs(reads["true"] - reads["zero"]) > 1e-4
+    with torch.no_grad():  # a goal layer that passes nothing: the three losses are the same
+        model.net.mineclip_embed_linear.weight.zero_()
+        model.net.mineclip_embed_linear.bias.zero_()
+    blind = sequence_losses(model, batch, trunc_t=16)
+    assert blind["true"] == blind["zero"] == blind["shuffled"]
+    with pytest.raises(SystemExit):
+        main(["--policy", "tiny"])  # neither --weights nor --random-weights
+    assert "--weights" in capsys.readouterr().err
