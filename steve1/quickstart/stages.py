@@ -30,8 +30,8 @@ SAMPLING_NAME = "quickstart"
 UNPROMPTED = "unconditional"  # steve1.eval.report.UNCONDITIONAL_AGENT
 PROMPTED = "text prompt"
 SHIPPED_NOTE = ("the STEVE-1 shipped with the package, trained on the embedded world by the steps of "
-                "train/5_minetest_recipe.sh. Its model card (README) says what it is: a first model that "
-                "reacts to prompts but does not follow them yet (steerability benchmark: 0 of 7 steered)")
+                "train/5_minetest_recipe.sh. Its model card (README) says what it is: prompts select "
+                "different behaviours, but only 'go explore' is steered on the benchmark (1 of 7)")
 SMALL_NOTE = "trained in this run for minutes: shows the recipe working, not a steerable agent"
 
 
