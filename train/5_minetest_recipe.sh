@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The whole STEVE-1 recipe on the embedded Minetest world, from nothing to a steerable agent: the command
+# The whole STEVE-1 recipe on the embedded Minetest world, from nothing to a text-prompted agent: the command
 # that made the models shipped in steve1/weights/minetest/ (README, "Model card"). Every step resumes, so
 # after a kill run the same command again; finished steps are skipped or return at once.
 #
 #   train/5_minetest_recipe.sh            # data/minetest/: episodes, MineCLIP, policy, prior, evaluation
-#   SHIP=1 train/5_minetest_recipe.sh     # then copy the three models into steve1/weights/minetest/
+#   SHIP=1 train/5_minetest_recipe.sh     # then copy the models and visual prompts into steve1/weights/minetest/
 #   EVAL_EPISODES=10 (default) sets the steerability benchmark's episodes per prompt (0 skips it)
 #
 # Steps (settings in steve1/configs/*_minetest.yaml; flags named here override nothing else):
