@@ -25,8 +25,9 @@ import numpy as np
 import torch
 
 from steve1.data.hindsight import HindsightConfig, HindsightDataset, load_sampling
-from steve1.training.loss import chunk_loss
+from steve1.training.loss import sequence_chunk_losses
 from steve1.training.policy_io import build_policy
+from steve1.utils.threads import set_torch_threads
 
 GOAL_KINDS = ("true", "zero", "shuffled")
 
@@ -36,18 +37,9 @@ def sequence_losses(model, batch: dict, trunc_t: int) -> dict[str, float]:
     goal = batch["goal"]  # (B, T, 512)
     b, t = goal.shape[:2]
     goals = {"true": goal, "zero": torch.zeros_like(goal), "shuffled": goal.roll(max(1, b // 2), 0)}
-    out = {}
-    with torch.no_grad():
-        for kind in GOAL_KINDS:
-            state, total = model.initial_state(b), 0.0
-            for start in range(0, t, trunc_t):
-                sl = slice(start, start + trunc_t)
-                step = model(batch["img"][:, sl], batch["first"][:, sl], state, goals[kind][:, sl])
-                total += float(chunk_loss(step.logp_buttons, step.logp_camera, batch["buttons"][:, sl],
-                                          batch["camera"][:, sl]))
-                state = step.state
-            out[kind] = total / t  # chunk_loss sums over a chunk's steps and averages over the batch
-    return out
+    # chunk_loss sums over a chunk's steps and averages over the batch: the sum over chunks / T is per step
+    return {kind: float(sum(sequence_chunk_losses(model, batch, trunc_t, goal=goals[kind]))) / t
+            for kind in GOAL_KINDS}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,13 +55,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-btwn-goals", type=int, default=100)
     ap.add_argument("--items", type=int, default=24, help="validation sequences")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
     args = ap.parse_args(argv)
     if not args.weights and not args.random_weights:
         ap.error("give --weights (a trained policy) or --random-weights")
     if args.T % args.trunc_t:
         ap.error(f"--T {args.T} is not a multiple of --trunc-t {args.trunc_t}")
-    torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     _, val = load_sampling(args.sampling_dir, args.sampling)
     cfg = HindsightConfig(seq_len=args.T, min_btwn_goals=args.min_btwn_goals,
                           max_btwn_goals=args.max_btwn_goals, p_uncond=0.0)

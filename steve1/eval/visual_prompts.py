@@ -148,7 +148,7 @@ def run(args: VisualPromptSettings) -> int:
     model, what = resolve_mineclip(mineclip, args.mineclip_weights, device=args.device)
     embedder = MineClipEmbedder(model.eval(), device=args.device)
     # Names, not this machine's paths: the index ships with the package.
-    index = {"mineclip": what.replace(str(Path(mineclip).parent) + "/", ""),
+    index = {"mineclip": what.replace(str(mineclip), Path(mineclip).name),
              "episodes": Path(args.episodes).name, "prompts": {}}
     from steve1.eval.video import write_video
 

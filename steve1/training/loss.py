@@ -19,3 +19,24 @@ def chunk_loss(logp_buttons: torch.Tensor, logp_camera: torch.Tensor, buttons: t
     lb = logp_buttons.float().gather(-1, buttons.unsqueeze(-1)).squeeze(-1)  # (B, t)
     lc = logp_camera.float().gather(-1, camera.unsqueeze(-1)).squeeze(-1)  # (B, t)
     return -(lb + lc).sum(dim=1).mean()
+
+
+@torch.no_grad()
+def sequence_chunk_losses(model, batch: dict, trunc_t: int, state=None,
+                          goal: torch.Tensor | None = None) -> list[torch.Tensor]:
+    """`chunk_loss` of every trunc_t-step chunk of whole sequences, the recurrent state carried across
+    chunks as in training (no gradients: validation and evaluation).
+
+    batch holds (B, T, ...) img, first, goal, buttons, camera; goal (B, T, D) replaces batch["goal"] when
+    given; state defaults to the model's initial state for B rows. Returns T // trunc_t scalar tensors."""
+    goal = batch["goal"] if goal is None else goal
+    b, t = goal.shape[:2]
+    state = model.initial_state(b) if state is None else state
+    losses = []
+    for start in range(0, t, trunc_t):
+        sl = slice(start, start + trunc_t)
+        out = model(batch["img"][:, sl], batch["first"][:, sl], state, goal[:, sl])
+        losses.append(chunk_loss(out.logp_buttons, out.logp_camera, batch["buttons"][:, sl],
+                                 batch["camera"][:, sl]).float())
+        state = out.state
+    return losses

@@ -51,7 +51,7 @@ from steve1.data.hindsight import (
 from steve1.data.hindsight_sampler import ResumableBatchSampler
 from steve1.training import checkpoint as ckpt
 from steve1.training.config import TrainConfig
-from steve1.training.loss import chunk_loss
+from steve1.training.loss import chunk_loss, sequence_chunk_losses
 from steve1.training.optim import build_optimizer
 from steve1.training.policy_io import build_policy, detach_state, save_weights, tree_map
 from steve1.training.schedule import learning_rate
@@ -364,13 +364,8 @@ class Trainer:
         for batch in self._loader(self.val_set, self.val_sampler):
             del batch["bad_episodes"], batch["replaced"]  # the dataset logs them; validation keeps no state
             batch = self._to_device(batch)
-            state = self._initial_state(batch["img"].shape[0])
-            for chunk in range(cfg.chunks_per_sequence):
-                sl = slice(chunk * cfg.trunc_t, (chunk + 1) * cfg.trunc_t)
-                out = self.model(batch["img"][:, sl], batch["first"][:, sl], state, batch["goal"][:, sl])
-                losses.append(chunk_loss(out.logp_buttons, out.logp_camera,
-                                         batch["buttons"][:, sl], batch["camera"][:, sl]).float())
-                state = out.state
+            losses += sequence_chunk_losses(self.model, batch, cfg.trunc_t,
+                                            self._initial_state(batch["img"].shape[0]))
         self.model.train()
         return float(self.acc.gather(torch.stack(losses)).mean())
 
