@@ -65,7 +65,7 @@ from steve1.envs.minetest.world import FAST_WORLDS
 from steve1.eval.chaining import PromptSchedule, load_chain_file
 from steve1.eval.plots import plot_target_panels
 from steve1.eval.results import write_episode_results
-from steve1.eval.seeds import TRAINING_EPISODES, TRAINING_RUN_SEED, check_held_out
+from steve1.eval.seeds import TRAINING_EPISODES, TRAINING_RUN_SEEDS, check_held_out, parse_run_seeds
 from steve1.eval.steering import Comparison, compare, summary_line
 from steve1.run.common import (
     DTYPES,
@@ -145,10 +145,11 @@ class SteerSettings(ModelSettings):
     """where episodes, results and the plot go (default: data/eval/steerability_cs<cond scale>)"""
     overwrite: bool = False
     """rerun episodes already in --out-dir (needed when it holds episodes made with other settings)"""
-    training_run_seed: int = TRAINING_RUN_SEED
-    """run seed of the training data's generation: its episodes' world seeds are never evaluated on"""
+    training_run_seeds: str = ",".join(map(str, TRAINING_RUN_SEEDS))
+    """comma-separated run seeds of the training data's generations: their episodes' world seeds are never
+    evaluated on"""
     training_episodes: int = TRAINING_EPISODES
-    """how many of that run's episodes' world seeds are refused"""
+    """how many of each run's episodes' world seeds are refused"""
     max_retries: int = 2
     """re-runs of an episode whose world crashed"""
 
@@ -340,7 +341,7 @@ def run(args: SteerSettings) -> int:
     check_run_settings(args)
     chains_of(args)  # a bad chain file: one error line before any model loads or world starts
     seeds = {s for skill in args.skills() for s, _ in world_seeds(skill, args.episodes)}
-    check_held_out(seeds, args.training_run_seed, args.training_episodes)
+    check_held_out(seeds, parse_run_seeds(args.training_run_seeds), args.training_episodes)
     if args.visual:
         missing = [s for s in args.skills() if not (Path(args.visual_prompts_dir) / f"{s}.pkl").is_file()]
         if missing:

@@ -472,3 +472,32 @@ def test_an_embedding_error_on_the_worker_is_raised_by_the_run(tmp_path):
     with pytest.raises(RuntimeError, match="MineCLIP broke"):
         gen.run(1)
     assert not list_episode_dirs(tmp_path)
+
+
+def test_bumps_turn_the_camera_and_the_agent_goes_on_without_a_reset(tmp_path):
+    resets = []
+    gen = _gen(tmp_path, perform_spin_prob=0.0, switch_agent_prob=0.0, bump_prob=0.1)
+    for agent in gen.agents:
+        reset = agent.reset_slots
+        agent.reset_slots = lambda slots, reset=reset: (resets.append(list(slots)), reset(slots))[1]
+    gen.run(1)
+    ep = Episode(list_episode_dirs(tmp_path)[0])
+    states, actions = read_states(ep.path, len(ep)), ep.actions()
+    bumps = ep.metadata["bumps"]
+    assert bumps and ep.metadata["bump_prob"] == 0.1
+    for t in bumps:
+        assert states[t]["skill"] == "bump"
+        assert not any(int(np.asarray(actions[t][k]).reshape(-1)[0]) for k in AGENT_BUTTON_KEYS)
+        turn = np.abs(np.asarray(actions[t]["camera"]))
+        assert 4.0 <= turn.min() <= turn.max() <= 10.0
+    assert len(resets) == 2  # both agents at the episode start only: a bump resets neither
+    assert json_of(tmp_path)["bump_prob"] == 0.1
+    # without bumps the run file has no bump_prob (runs made before bumps existed still resume)
+    _gen(tmp_path / "plain").run(1)
+    assert "bump_prob" not in json_of(tmp_path / "plain")
+
+
+def json_of(out):
+    import json
+
+    return json.loads((out / "generation_run.json").read_text())

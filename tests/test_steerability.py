@@ -55,9 +55,11 @@ def test_seed_index_inverts_the_generators_seeds():
 
 def test_benchmark_seeds_are_not_the_training_datas():
     seeds = {s for skill in sb.TARGETS for s, _ in sb.world_seeds(skill, 10)}
-    check_held_out(seeds)  # not among the first 100,000 episodes of run seed 1
+    check_held_out(seeds)  # not among the first 100,000 episodes of run seeds 1 and 2
     with pytest.raises(TrainingSeedError, match=r"seeds of the training data \(run seed 1"):
         check_held_out([3, episode_seed(1, 17)])
+    with pytest.raises(TrainingSeedError, match=r"seeds of the training data \(run seed 2"):
+        check_held_out([episode_seed(2, 119)])
 
 
 # ------------------------------------------------------------------ jobs and analysis (no world)

@@ -2,6 +2,9 @@
 
 Two agents take turns in a world: each step the active one hands over with a small probability (the new one
 is reset), and now and then a random spin (90-360 degrees of yaw at 20-30 degrees per step) interrupts them.
+Optionally (`bump_prob`, off by default and in the original) a bump interrupts them too: a few steps of a
+random camera turn, after which the same agent goes on without a reset, so scripted skills record how they
+get back on task (look up again, aim again) - the recoveries a goal-conditioned policy has to learn.
 Frames (128x128), actions and per-step MineCLIP embeddings are stored as episodes named like the original's
 (`<uuid>_models[<w1>,<w2>]_mxFrm<max>_nmFrm<N>_seed<seed>_term<Reason>`) with the original's metadata, plus
 `states.jsonl` (steve1.data.states: per-frame world state and which agent or skill acted).
@@ -78,6 +81,9 @@ MAX_SEED = 2**25  # world seeds are in [0, MAX_SEED)
 SEED_BITS = 25
 RUN_FILE = "generation_run.json"  # in the output directory: the settings that shape the run's outputs
 SPIN_NAME = "spin"  # the `skill` of steps taken by a random spin
+BUMP_NAME = "bump"  # the `skill` of steps taken by a bump
+BUMP_STEPS = (3, 8)  # randint bounds, inclusive: steps of one bump
+BUMP_DEGREES_PER_STEP = (4.0, 10.0)  # pitch and yaw per step of a bump: each uniform in these, random sign
 
 WorldFactory = Callable[[int], object]  # slot -> world with reset(seed=)/step(action)/close()
 
@@ -104,6 +110,16 @@ def spin_actions(rng: random.Random) -> list[dict]:
         per_step = -per_step
     action = {k: np.array([0]) for k in AGENT_BUTTON_KEYS}
     action[CAMERA_KEY] = np.array([[0, per_step]])
+    return [action] * n
+
+
+def bump_actions(rng: random.Random) -> list[dict]:
+    """A bump: BUMP_STEPS no-op actions turning the camera by one random (pitch, yaw) per step (a turn of
+    12-80 degrees on each axis; the world clamps the pitch)."""
+    n = rng.randint(*BUMP_STEPS)
+    turn = [round(rng.choice((-1, 1)) * rng.uniform(*BUMP_DEGREES_PER_STEP), 1) for _ in range(2)]
+    action = {k: np.array([0]) for k in AGENT_BUTTON_KEYS}
+    action[CAMERA_KEY] = np.array([turn])
     return [action] * n
 
 
@@ -164,7 +180,9 @@ class _Episode:
     metadata: dict
     switches: list = field(default_factory=list)
     spins: list = field(default_factory=list)
-    spin_queue: list | None = None
+    bumps: list = field(default_factory=list)
+    interrupt: list | None = None  # the actions left of a running spin or bump
+    interrupt_name: str = ""  # SPIN_NAME or BUMP_NAME
     t: int = 0
     t0: float = field(default_factory=time.time)
     clip_buf: list = field(default_factory=list)
@@ -218,10 +236,11 @@ class MixedAgentGenerator:
         perform_spin_prob: float = 0.00133, env_seed: int | None = None, seed: int | None = None,
         num_worlds: int = 1, world_kind: str = "", progress: bool = True, max_retries: int = 2,
         start_items: dict[str, int] | None = None, run_settings: dict | None = None, overwrite: bool = False,
-        background_embedding: bool = True,
+        background_embedding: bool = True, bump_prob: float = 0.0,
     ):
-        if not 0 <= switch_agent_prob <= 1 or not 0 <= perform_spin_prob <= 1:
-            raise ValueError("switch_agent_prob and perform_spin_prob must be probabilities in [0, 1]")
+        if not all(0 <= p <= 1 for p in (switch_agent_prob, perform_spin_prob, bump_prob)):
+            raise ValueError("switch_agent_prob, perform_spin_prob and bump_prob must be probabilities in "
+                             "[0, 1]")
         if not 1 <= min_timesteps <= max_timesteps:
             raise ValueError(f"need 1 <= min_timesteps ({min_timesteps}) <= max_timesteps ({max_timesteps})")
         if num_worlds < 1:
@@ -231,6 +250,7 @@ class MixedAgentGenerator:
         self.output_dir = Path(output_dir)
         self.max_timesteps, self.min_timesteps = max_timesteps, min_timesteps
         self.switch_agent_prob, self.perform_spin_prob = switch_agent_prob, perform_spin_prob
+        self.bump_prob = bump_prob
         self.p_to1, self.p_to2 = switch_probs(agent1.name, agent2.name, switch_agent_prob)
         self.env_seed = env_seed
         self.seed = seed  # None: the recorded one when resuming, else fresh from the OS
@@ -255,6 +275,8 @@ class MixedAgentGenerator:
             "env_seed": self.env_seed, "seed": self.seed, "world": self.world_kind,
             "start_items": self.start_items, **self.run_settings,
         }
+        if self.bump_prob:  # recorded only when used, so that runs made before bumps existed still resume
+            out["bump_prob"] = self.bump_prob
         return json.loads(json.dumps(out))  # tuples -> lists, as read back
 
     def _prepare_output_dir(self) -> list[int]:
@@ -303,7 +325,7 @@ class MixedAgentGenerator:
         return {
             "output_dir": str(self.output_dir), "max_timesteps": self.max_timesteps,
             "min_timesteps": self.min_timesteps, "switch_agent_prob": self.switch_agent_prob,
-            "perform_spin_prob": self.perform_spin_prob,
+            "perform_spin_prob": self.perform_spin_prob, "bump_prob": self.bump_prob,
             "agent1_name": a1.name, "agent1_in_model": a1.in_model, "agent1_in_weights": a1.in_weights,
             "agent2_name": a2.name, "agent2_in_model": a2.in_model, "agent2_in_weights": a2.in_weights,
             "world": self.world_kind, "run_seed": self.seed,
@@ -329,7 +351,7 @@ class MixedAgentGenerator:
         return ep
 
     def _pre_action(self, slot: int, ep: _Episode) -> None:
-        """Switch test, spin test, frames of the current observation."""
+        """Switch test, spin test, bump test, frames of the current observation."""
         rng = ep.rng
         if ep.agent2_active and rng.random() < self.p_to1:
             ep.agent2_active = False
@@ -339,11 +361,13 @@ class MixedAgentGenerator:
             ep.agent2_active = True
             self.agents[1].reset_slots([slot])
             ep.switches.append([ep.t, True])
-        if ep.spin_queue is None and rng.random() < self.perform_spin_prob:
-            ep.spin_queue = spin_actions(rng)
+        if ep.interrupt is None and rng.random() < self.perform_spin_prob:
+            ep.interrupt, ep.interrupt_name = spin_actions(rng) or None, SPIN_NAME
             ep.spins.append(ep.t)
-            if not ep.spin_queue:
-                ep.spin_queue = None
+        # (drawn only when bumps are on: a run without them keeps the original's random stream)
+        if self.bump_prob and ep.interrupt is None and rng.random() < self.bump_prob:
+            ep.interrupt, ep.interrupt_name = bump_actions(rng), BUMP_NAME
+            ep.bumps.append(ep.t)
         pov = ep.obs["pov"]
         if not isinstance(pov, np.ndarray) or pov.ndim != 3 or pov.shape[2] != 3 or pov.dtype != np.uint8:
             pov = np.asarray(pov)
@@ -356,19 +380,20 @@ class MixedAgentGenerator:
         actions: list[dict | None] = [None] * len(slots)
         for which, agent in enumerate(self.agents):
             rows = [r for r, ep in enumerate(states)
-                    if ep.spin_queue is None and ep.agent2_active == bool(which)]
+                    if ep.interrupt is None and ep.agent2_active == bool(which)]
             if rows:
                 ids = [slots[r] for r in rows]
                 for r, i, a in zip(rows, ids, agent.act([states[r].obs for r in rows], ids), strict=True):
                     actions[r] = a
                     states[r].acting = acting_name(agent, i)
         for r, ep in enumerate(states):
-            if ep.spin_queue is not None:
-                actions[r] = ep.spin_queue.pop(0)
-                ep.acting = SPIN_NAME
-                if not ep.spin_queue:
-                    ep.spin_queue = None
-                    self.agents[int(ep.agent2_active)].reset_slots([slots[r]])
+            if ep.interrupt is not None:
+                actions[r] = ep.interrupt.pop(0)
+                ep.acting = ep.interrupt_name
+                if not ep.interrupt:
+                    ep.interrupt = None
+                    if ep.interrupt_name == SPIN_NAME:  # the agent starts afresh after a spin, not a bump
+                        self.agents[int(ep.agent2_active)].reset_slots([slots[r]])
         return actions
 
     def step(self, slot: int, ep: _Episode, action: dict, obs: dict, reward: float, terminated: bool,
@@ -415,7 +440,7 @@ class MixedAgentGenerator:
             return
         ep.flush(self._worker)
         ep.metadata.update(total_minutes=round((time.time() - ep.t0) / 60, 4), switches=ep.switches,
-                           spins=ep.spins)
+                           spins=ep.spins, bumps=ep.bumps)
         a1, a2 = self.agents
         name = mixed_agents_episode_name(a1.in_weights or a1.name, a2.in_weights or a2.name,
                                          self.max_timesteps, ep.t, ep.job.seed, reason)
@@ -506,6 +531,8 @@ class GenerateSettings:
     """per-step probability of handing over to the other agent (when neither or both are RL)"""
     perform_spin_prob: float = 0.00133
     """per-step probability of a random spin"""
+    bump_prob: float = 0.0
+    """per-step probability of a bump: a few steps of random camera turn, then the same agent goes on"""
     batch_size: int = 4
     """MineCLIP windows per forward pass"""
     mineclip_weights: str = "data/weights/mineclip/attn.pth"
@@ -537,8 +564,8 @@ class GenerateSettings:
         check(self.num_worlds >= 1, f"--num-worlds must be >= 1, got {self.num_worlds}")
         check(1 <= self.min_timesteps <= self.max_timesteps,
               f"need 1 <= --min-timesteps ({self.min_timesteps}) <= --max-timesteps ({self.max_timesteps})")
-        check(0 <= self.switch_agent_prob <= 1 and 0 <= self.perform_spin_prob <= 1,
-              "--switch-agent-prob and --perform-spin-prob must be probabilities in [0, 1]")
+        check(all(0 <= p <= 1 for p in (self.switch_agent_prob, self.perform_spin_prob, self.bump_prob)),
+              "--switch-agent-prob, --perform-spin-prob and --bump-prob must be probabilities in [0, 1]")
         check(self.max_retries >= 0, f"--max-retries must be >= 0, got {self.max_retries}")
         check(self.threads >= 0, f"--threads must be >= 0, got {self.threads}")
         check(not (self.skills and (self.agent1 or self.agent2)),
@@ -635,7 +662,7 @@ def run(s: GenerateSettings) -> int:
     gen = MixedAgentGenerator(
         agent1, agent2, remote_worlds or make, embed_fn, s.output_dir, s.max_timesteps, s.min_timesteps,
         s.switch_agent_prob, s.perform_spin_prob, s.env_seed, seed, s.num_worlds, s.world, s.progress,
-        s.max_retries, skill_start_items((spec1, spec2)), shaping, s.overwrite,
+        s.max_retries, skill_start_items((spec1, spec2)), shaping, s.overwrite, bump_prob=s.bump_prob,
     )
     stats = gen.run(s.num_episodes)
     failed = f", failed {len(stats.failed)} after {s.max_retries} retries" if stats.failed else ""

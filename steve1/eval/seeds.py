@@ -11,8 +11,10 @@ from collections.abc import Iterable
 
 from steve1.data.gen_mixed_agents import MAX_SEED, SEED_BITS
 
-TRAINING_RUN_SEED = 1  # the run seed of the gen-mixed-agents run behind the shipped models' data
-TRAINING_EPISODES = 100_000  # episodes of that run whose world seeds are refused (far more than generated)
+# the run seeds of the gen-mixed-agents runs behind the shipped models' data (generate configs minetest and
+# minetest_bumps)
+TRAINING_RUN_SEEDS = (1, 2)
+TRAINING_EPISODES = 100_000  # episodes of each run whose world seeds are refused (far more than generated)
 
 
 class TrainingSeedError(ValueError):
@@ -28,12 +30,23 @@ def training_episode_index(world_seed: int, run_seed: int) -> int:
     return ((x - offset) * pow(mult, -1, MAX_SEED)) % MAX_SEED
 
 
-def check_held_out(seeds: Iterable[int], run_seed: int = TRAINING_RUN_SEED,
+def check_held_out(seeds: Iterable[int], run_seeds: Iterable[int] = TRAINING_RUN_SEEDS,
                    n_episodes: int = TRAINING_EPISODES) -> None:
-    """Raise TrainingSeedError for world seeds that episodes 0..n_episodes-1 of run `run_seed` used."""
-    used = sorted({int(s) for s in seeds
-                   if 0 <= s < MAX_SEED and training_episode_index(s, run_seed) < n_episodes})
-    if used:
-        raise TrainingSeedError(f"world seeds {used[:10]} are seeds of the training data (run seed "
-                                f"{run_seed}, its first {n_episodes} episodes); evaluate on seeds never "
-                                f"trained on")
+    """Raise TrainingSeedError for world seeds that episodes 0..n_episodes-1 of any run in `run_seeds`
+    used."""
+    seeds = [int(s) for s in seeds]
+    for run_seed in run_seeds:
+        used = sorted({s for s in seeds
+                       if 0 <= s < MAX_SEED and training_episode_index(s, run_seed) < n_episodes})
+        if used:
+            raise TrainingSeedError(f"world seeds {used[:10]} are seeds of the training data (run seed "
+                                    f"{run_seed}, its first {n_episodes} episodes); evaluate on seeds never "
+                                    f"trained on")
+
+
+def parse_run_seeds(text: str) -> tuple[int, ...]:
+    """'1,2' -> (1, 2)."""
+    try:
+        return tuple(int(p) for p in text.split(",") if p.strip())
+    except ValueError:
+        raise ValueError(f"run seeds must be comma-separated integers, got {text!r}") from None

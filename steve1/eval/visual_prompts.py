@@ -32,7 +32,7 @@ from steve1.cli_config import NothingProduced, UsageError, check, report, run_ve
 from steve1.data.captions import CLIP_FRAMES, EVENTS, label_clips
 from steve1.data.episode import PICKLE_PROTOCOL, Episode, list_episode_dirs
 from steve1.data.states import StatesError, read_states
-from steve1.eval.seeds import TRAINING_EPISODES, TRAINING_RUN_SEED, check_held_out
+from steve1.eval.seeds import TRAINING_EPISODES, TRAINING_RUN_SEEDS, check_held_out, parse_run_seeds
 from steve1.utils.atomic import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger("steve1.visual_prompts")
@@ -64,12 +64,14 @@ class VisualPromptSettings:
     """where <skill>.pkl, <skill>.mp4 and visual_prompts.json go"""
     device: str = "cpu"
     """torch device of MineCLIP"""
-    training_run_seed: int = TRAINING_RUN_SEED
-    """run seed of the training data's generation (its episodes' world seeds are refused)"""
+    training_run_seeds: str = ",".join(map(str, TRAINING_RUN_SEEDS))
+    """comma-separated run seeds of the training data's generations (their episodes' world seeds are
+    refused)"""
 
     def __post_init__(self):
         check(self.generate >= 0, f"--generate must be >= 0, got {self.generate}")
-        check(self.run_seed != self.training_run_seed, "--run-seed must differ from the training run's seed")
+        check(self.run_seed not in parse_run_seeds(self.training_run_seeds),
+              "--run-seed must differ from the training runs' seeds")
         self.skill_list()
 
     def skill_list(self) -> list[str]:
@@ -138,7 +140,7 @@ def run(args: VisualPromptSettings) -> int:
     episode_dirs = list_episode_dirs(args.episodes) if Path(args.episodes).is_dir() else []
     if not episode_dirs:
         raise UsageError(f"{args.episodes} holds no episodes; pass --generate N to make held-out ones")
-    check_held_out(_episode_seeds(episode_dirs), args.training_run_seed, TRAINING_EPISODES)
+    check_held_out(_episode_seeds(episode_dirs), parse_run_seeds(args.training_run_seeds), TRAINING_EPISODES)
     skills = args.skill_list()
     clips = find_clips(episode_dirs, skills)
     missing = [s for s in skills if s not in clips]
