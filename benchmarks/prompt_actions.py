@@ -13,8 +13,16 @@ ignores its goal picks at chance. The first steps of a segment are where the ski
 previous one left - what a prompted agent has to do at its spawn.
 
 This says whether the prompts' goals carry the skills' actions, not whether the agent reaches them in the
-world (benchmarks.steerability measures that). Prints the confusion table (rows: acting skill, columns: the
-prompt picked) and, per skill, the mean NLL per step of its own prompt's goal below the zero goal's.
+world (benchmarks.steerability measures that). The scoring is teacher-forced: after a segment's first steps
+the footage itself shows the skill under way, so a policy can "explain" a skill it would not start. Prints
+the confusion table (rows: acting skill, columns: the prompt picked) and, per skill, the mean NLL per step of
+its own prompt's goal below the zero goal's.
+
+Then the open-loop response: the first --response-steps frames of the first --response-episodes episodes are
+fed to the guided agent (guidance --cond-scale, sampled actions) under each prompt and unprompted, and the
+table gives how often it presses forward, jump, attack and use, its mean pitch change upwards (degrees per
+step) and its mean |yaw| change. The frames do not follow the agent's actions, so this shows what each prompt
+asks the agent to do from the same views, not what it achieves.
 Last line: `segments=<n> prompt_accuracy=<x> chance=<1/k> gain_over_zero=<nats per step>`
 """
 from __future__ import annotations
@@ -26,7 +34,8 @@ import numpy as np
 import torch
 
 from steve1 import paths
-from steve1.agent.goals import text_goals
+from steve1.agent.agent import Steve1Agent
+from steve1.agent.goals import TEXT_COND_SCALE, text_goals
 from steve1.agent.models import SHIPPED_POLICY_SIZE
 from steve1.cli_config import UsageError, check, run_verb
 from steve1.data.captions import EVENTS
@@ -34,6 +43,7 @@ from steve1.data.episode import Episode, find_episode_dirs
 from steve1.data.hindsight import default_action_encoder
 from steve1.data.states import read_states
 from steve1.run.common import ModelSettings, build_models
+from steve1.vpt.actions import agent_to_env_arrays
 
 MIN_SEGMENT_STEPS = 20  # shorter skill segments (cut by a switch or a bump) are not scored
 CHUNK_STEPS = 64  # frames per policy forward pass (the recurrent state carries across)
@@ -58,10 +68,18 @@ class PromptActionSettings(ModelSettings):
     """steps scored from the start of each skill segment"""
     max_episodes: int = 8
     """episodes read from --episodes"""
+    cond_scale: float = TEXT_COND_SCALE
+    """guidance scale of the open-loop response"""
+    response_episodes: int = 4
+    """episodes whose first frames feed the open-loop response (0: no response table)"""
+    response_steps: int = 200
+    """frames per episode of the open-loop response"""
 
     def __post_init__(self):
         check(self.first_steps >= 1, f"--first-steps must be >= 1, got {self.first_steps}")
         check(self.max_episodes >= 1, f"--max-episodes must be >= 1, got {self.max_episodes}")
+        check(self.response_episodes >= 0 and self.response_steps >= 1,
+              "--response-episodes must be >= 0 and --response-steps >= 1")
 
 
 @torch.no_grad()
@@ -95,14 +113,20 @@ def skill_segments(skills: list, names, min_steps: int = MIN_SEGMENT_STEPS) -> l
     return out
 
 
+def prompt_goals(args: PromptActionSettings, models) -> dict[str, torch.Tensor]:
+    """Skill -> (D,) goal of its canonical caption (MineCLIP text -> prior, seeded by --seed)."""
+    names = list(EVENTS)
+    gen = torch.Generator().manual_seed(args.seed)
+    goal_list = text_goals([EVENTS[n].caption for n in names], models.embedder, models.prior, gen)
+    return {n: torch.as_tensor(np.asarray(g), dtype=torch.float32).reshape(-1)
+            for n, g in zip(names, goal_list, strict=True)}
+
+
 def score(args: PromptActionSettings, models) -> tuple[dict, dict]:
     """(confusion {acting skill: Counter(picked prompt's skill)}, {skill: [nll gain per step over zero]})."""
     episode_dirs = find_episode_dirs(args.episodes)[: args.max_episodes]
     names = list(EVENTS)
-    gen = torch.Generator().manual_seed(args.seed)
-    goal_list = text_goals([EVENTS[n].caption for n in names], models.embedder, models.prior, gen)
-    goals = {n: torch.as_tensor(np.asarray(g), dtype=torch.float32).reshape(-1)
-             for n, g in zip(names, goal_list, strict=True)}
+    goals = prompt_goals(args, models)
     zero = torch.zeros_like(goals[names[0]])
     policy = models.policy
     confusion: dict = collections.defaultdict(collections.Counter)
@@ -126,6 +150,30 @@ def score(args: PromptActionSettings, models) -> tuple[dict, dict]:
     return confusion, gains
 
 
+RESPONSE_COLUMNS = ("forward", "jump", "attack", "use", "pitch_up", "abs_yaw")
+
+
+def open_loop_response(args: PromptActionSettings, models) -> dict[str, np.ndarray]:
+    """Prompt (and 'unprompted') -> (6,) means of RESPONSE_COLUMNS over the replayed frames."""
+    dirs = find_episode_dirs(args.episodes)[: args.response_episodes]
+    clips = [Episode(d).frames(0, min(args.response_steps, len(Episode(d)))) for d in dirs]
+    n = min(len(c) for c in clips)
+    goals = {"unprompted": None, **prompt_goals(args, models)}
+    out = {}
+    for name, goal in goals.items():
+        agent = Steve1Agent(models.policy, n_worlds=len(clips), cond_scale=args.cond_scale,
+                            generator=torch.Generator().manual_seed(args.seed + 1))
+        batch_goal = None if goal is None else np.repeat(goal.numpy()[None], len(clips), 0)  # (N, D)
+        rows = []
+        for t in range(n):
+            buttons, camera = agent.act_classes([{"pov": c[t]} for c in clips], batch_goal)
+            a = agent_to_env_arrays(buttons, camera)
+            rows.append([a["forward"].mean(), a["jump"].mean(), a["attack"].mean(), a["use"].mean(),
+                         -a["camera"][:, 0].mean(), np.abs(a["camera"][:, 1]).mean()])
+        out[name] = np.mean(rows, axis=0)
+    return out
+
+
 def run(args: PromptActionSettings) -> int:
     models = build_models(args)
     confusion, gains = score(args, models)
@@ -147,6 +195,12 @@ def run(args: PromptActionSettings) -> int:
         right += row[skill]
         print(f"{skill:15s}" + "".join(f"{row[p]:9d}" for p in names)
               + f"   {row[skill] / n:5.2f}  {np.mean(gains[skill]):+.3f}")
+    if args.response_episodes:
+        print(f"# open-loop response, guidance {args.cond_scale:g}: the first {args.response_steps} frames "
+              f"of {args.response_episodes} episodes (pitch_up, abs_yaw: degrees per step)")
+        print(f"{'prompt':15s}" + "".join(f"{c:>9s}" for c in RESPONSE_COLUMNS))
+        for name, row in open_loop_response(args, models).items():
+            print(f"{name:15s}" + "".join(f"{v:9.2f}" for v in row))
     all_gains = [g for v in gains.values() for g in v]
     print(f"segments={n_segments} prompt_accuracy={right / n_segments:.3f} chance={1 / len(names):.3f} "
           f"gain_over_zero={np.mean(all_gains):.3f}")

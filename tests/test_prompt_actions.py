@@ -33,8 +33,11 @@ def test_prompt_actions_scores_every_segment_and_a_goal_blind_policy_gains_nothi
                                    episodes=str(episodes), first_steps=20, device="cpu")
     assert pa.main(["--policy", "tiny", "--mineclip", "tiny", "--random-weights", "--episodes",
                     str(episodes), "--first-steps", "20"]) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
-    assert last.startswith("segments=4 prompt_accuracy=") and "chance=0.125 gain_over_zero=" in last
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert lines[-1].startswith("segments=4 prompt_accuracy=") and "chance=0.125 gain_over_zero=" in lines[-1]
+    response = lines[lines.index(next(x for x in lines if x.startswith("prompt "))) + 1:-1]
+    assert [r.split()[0] for r in response] == ["unprompted", *pa.EVENTS]  # one row per prompt
+    assert all(len(r.split()) == 1 + len(pa.RESPONSE_COLUMNS) for r in response)
     models = build_models(args)
     with torch.no_grad():  # a goal layer that passes nothing: every prompt explains the actions equally
         models.policy.net.mineclip_embed_linear.weight.zero_()
