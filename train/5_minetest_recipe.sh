@@ -8,16 +8,16 @@
 #   EVAL_EPISODES=10 (default) sets the steerability benchmark's episodes per prompt (0 skips it)
 #
 # Steps (settings in steve1/configs/*_minetest.yaml; flags named here override nothing else):
-#   1. gen-mixed-agents  120 scripted-skill episodes x 1000 steps, 4 fast worlds, placeholder embeddings;
-#                        then 120 more with bumps (random camera turns the skill recovers from), run seed 2
-#   2. train-mineclip    our MineCLIP, contrastive on the first 120 episodes' captioned clips
-#   3. embed             both datasets' per-step embeddings recomputed with it
-#   4. create-sampling   train/val lists (T=160) over both datasets
+#   1. gen-mixed-agents  120 scripted-skill episodes x 1000 steps, 4 fast worlds, placeholder embeddings
+#   2. train-mineclip    our MineCLIP, contrastive on the episodes' captioned clips
+#   3. embed             the episodes' per-step embeddings recomputed with it
+#   4. create-sampling   train/val lists (T=160)
 #   5. train             the small policy from scratch, packed hindsight relabeling, goal dropout
-#   6. prior-data        (caption text, clip) embedding pairs of the first dataset -> data.pkl
+#   6. prior-data        (caption text, clip) embedding pairs -> data.pkl
 #   7. train-prior       the CVAE prior
 #   8. visual prompts    8 held-out episodes (run seed 20261201), embedded, one 16-frame clip per skill
 #   9. benchmarks.steerability   prompted vs unprompted, fixed held-out world seeds
+# (The third, unshipped policy added a second dataset with bumps, `--config minetest_bumps`: README, Model card.)
 set -euo pipefail
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then  # this header, as help
     sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
@@ -28,10 +28,8 @@ DIR=data/minetest
 STEVE1="python -m steve1.cli"
 
 $STEVE1 gen-mixed-agents --config minetest --noprogress
-$STEVE1 gen-mixed-agents --config minetest_bumps --noprogress
 $STEVE1 train-mineclip --config minetest
 $STEVE1 embed --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth" --batch-size 64
-$STEVE1 embed --episodes "$DIR/episodes_bumps" --mineclip "$DIR/mineclip.pth" --batch-size 64
 $STEVE1 create-sampling --config minetest
 # On cores shared with other jobs, OMP_NUM_THREADS=1 trains faster (two threads mostly wait for each other).
 $STEVE1 train --config minetest
