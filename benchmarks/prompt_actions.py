@@ -43,6 +43,7 @@ from steve1.data.episode import Episode, find_episode_dirs
 from steve1.data.hindsight import default_action_encoder
 from steve1.data.states import read_states
 from steve1.run.common import ModelSettings, build_models
+from steve1.training.loss import step_nll
 from steve1.vpt.actions import agent_to_env_arrays
 
 MIN_SEGMENT_STEPS = 20  # shorter skill segments (cut by a switch or a bump) are not scored
@@ -83,8 +84,8 @@ class PromptActionSettings(ModelSettings):
 
 
 @torch.no_grad()
-def step_nll(policy, frames: np.ndarray, buttons: np.ndarray, camera: np.ndarray,
-             goal: torch.Tensor) -> np.ndarray:
+def episode_nll(policy, frames: np.ndarray, buttons: np.ndarray, camera: np.ndarray,
+                goal: torch.Tensor) -> np.ndarray:
     """(L,) NLL per step of the recorded actions; frames (L, 128, 128, 3) uint8, goal (D,) held throughout."""
     length = len(frames)
     img = torch.from_numpy(frames)[None]  # (1, L, 128, 128, 3)
@@ -95,9 +96,8 @@ def step_nll(policy, frames: np.ndarray, buttons: np.ndarray, camera: np.ndarray
         first = torch.zeros(1, n, dtype=torch.bool)
         first[0, 0] = start == 0
         out = policy(img[:, sl], first, state, goal.expand(1, n, -1))
-        lb = out.logp_buttons[0].float().gather(-1, torch.from_numpy(buttons[sl])[:, None])[:, 0]
-        lc = out.logp_camera[0].float().gather(-1, torch.from_numpy(camera[sl])[:, None])[:, 0]
-        out_nll.append(-(lb + lc).numpy())
+        out_nll.append(step_nll(out.logp_buttons, out.logp_camera, torch.from_numpy(buttons[sl])[None],
+                                torch.from_numpy(camera[sl])[None])[0].numpy())
         state = out.state
     return np.concatenate(out_nll)
 
@@ -122,11 +122,11 @@ def prompt_goals(args: PromptActionSettings, models) -> dict[str, torch.Tensor]:
             for n, g in zip(names, goal_list, strict=True)}
 
 
-def score(args: PromptActionSettings, models) -> tuple[dict, dict]:
-    """(confusion {acting skill: Counter(picked prompt's skill)}, {skill: [nll gain per step over zero]})."""
+def score(args: PromptActionSettings, models, goals: dict[str, torch.Tensor]) -> tuple[dict, dict]:
+    """(confusion {acting skill: Counter(picked prompt's skill)}, {skill: [nll gain per step over zero]});
+    goals: prompt_goals."""
     episode_dirs = find_episode_dirs(args.episodes)[: args.max_episodes]
     names = list(EVENTS)
-    goals = prompt_goals(args, models)
     zero = torch.zeros_like(goals[names[0]])
     policy = models.policy
     confusion: dict = collections.defaultdict(collections.Counter)
@@ -140,8 +140,8 @@ def score(args: PromptActionSettings, models) -> tuple[dict, dict]:
             continue
         buttons, camera = default_action_encoder(list(ep.actions()[:length]))
         frames = ep.frames(0, length)
-        nll = {n: step_nll(policy, frames, buttons, camera, g) for n, g in goals.items()}
-        nll_zero = step_nll(policy, frames, buttons, camera, zero)
+        nll = {n: episode_nll(policy, frames, buttons, camera, g) for n, g in goals.items()}
+        nll_zero = episode_nll(policy, frames, buttons, camera, zero)
         for skill, start, end in segments:
             seg = slice(start, min(end, start + args.first_steps))
             totals = {n: float(v[seg].sum()) for n, v in nll.items()}
@@ -153,14 +153,14 @@ def score(args: PromptActionSettings, models) -> tuple[dict, dict]:
 RESPONSE_COLUMNS = ("forward", "jump", "attack", "use", "pitch_up", "abs_yaw")
 
 
-def open_loop_response(args: PromptActionSettings, models) -> dict[str, np.ndarray]:
+def open_loop_response(args: PromptActionSettings, models,
+                       goals: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:
     """Prompt (and 'unprompted') -> (6,) means of RESPONSE_COLUMNS over the replayed frames."""
-    dirs = find_episode_dirs(args.episodes)[: args.response_episodes]
-    clips = [Episode(d).frames(0, min(args.response_steps, len(Episode(d)))) for d in dirs]
+    episodes = [Episode(d) for d in find_episode_dirs(args.episodes)[: args.response_episodes]]
+    clips = [ep.frames(0, min(args.response_steps, len(ep))) for ep in episodes]
     n = min(len(c) for c in clips)
-    goals = {"unprompted": None, **prompt_goals(args, models)}
     out = {}
-    for name, goal in goals.items():
+    for name, goal in {"unprompted": None, **goals}.items():
         agent = Steve1Agent(models.policy, n_worlds=len(clips), cond_scale=args.cond_scale,
                             generator=torch.Generator().manual_seed(args.seed + 1))
         batch_goal = None if goal is None else np.repeat(goal.numpy()[None], len(clips), 0)  # (N, D)
@@ -176,7 +176,8 @@ def open_loop_response(args: PromptActionSettings, models) -> dict[str, np.ndarr
 
 def run(args: PromptActionSettings) -> int:
     models = build_models(args)
-    confusion, gains = score(args, models)
+    goals = prompt_goals(args, models)
+    confusion, gains = score(args, models, goals)
     names = list(EVENTS)
     n_segments = sum(sum(row.values()) for row in confusion.values())
     if not n_segments:
@@ -199,7 +200,7 @@ def run(args: PromptActionSettings) -> int:
         print(f"# open-loop response, guidance {args.cond_scale:g}: the first {args.response_steps} frames "
               f"of {args.response_episodes} episodes (pitch_up, abs_yaw: degrees per step)")
         print(f"{'prompt':15s}" + "".join(f"{c:>9s}" for c in RESPONSE_COLUMNS))
-        for name, row in open_loop_response(args, models).items():
+        for name, row in open_loop_response(args, models, goals).items():
             print(f"{name:15s}" + "".join(f"{v:9.2f}" for v in row))
     all_gains = [g for v in gains.values() for g in v]
     print(f"segments={n_segments} prompt_accuracy={right / n_segments:.3f} chance={1 / len(names):.3f} "

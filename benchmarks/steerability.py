@@ -158,6 +158,7 @@ class SteerSettings(ModelSettings):
             self.out_dir = paths.DATA_DIR / "eval" / f"steerability_cs{self.cond_scale:g}"
         if self.worlds < 1:
             raise UsageError(f"--worlds must be at least 1, got {self.worlds}")
+        parse_run_seeds(self.training_run_seeds)  # a bad list: one error line before anything starts
         skills = self.skills()
         if not skills:
             raise UsageError("--prompts: give at least one skill")

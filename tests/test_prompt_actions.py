@@ -42,7 +42,7 @@ def test_prompt_actions_scores_every_segment_and_a_goal_blind_policy_gains_nothi
     with torch.no_grad():  # a goal layer that passes nothing: every prompt explains the actions equally
         models.policy.net.mineclip_embed_linear.weight.zero_()
         models.policy.net.mineclip_embed_linear.bias.zero_()
-    confusion, gains = pa.score(args, models)
+    confusion, gains = pa.score(args, models, pa.prompt_goals(args, models))
     assert sum(sum(r.values()) for r in confusion.values()) == 4
     assert all(g == 0.0 for v in gains.values() for g in v)
 

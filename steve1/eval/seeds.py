@@ -49,4 +49,5 @@ def parse_run_seeds(text: str) -> tuple[int, ...]:
     try:
         return tuple(int(p) for p in text.split(",") if p.strip())
     except ValueError:
-        raise ValueError(f"run seeds must be comma-separated integers, got {text!r}") from None
+        raise ValueError(f"--training-run-seeds must be comma-separated integers (e.g. 1,2), got "
+                         f"{text!r}") from None
