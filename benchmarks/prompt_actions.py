@@ -35,7 +35,8 @@ import torch
 
 from steve1 import paths
 from steve1.agent.agent import Steve1Agent
-from steve1.agent.goals import TEXT_COND_SCALE, text_goals
+from steve1.agent.goals import text_goals
+from steve1.agent.guidance import fill_guidance
 from steve1.agent.models import SHIPPED_POLICY_SIZE
 from steve1.cli_config import UsageError, check, run_verb
 from steve1.data.captions import EVENTS
@@ -69,14 +70,15 @@ class PromptActionSettings(ModelSettings):
     """steps scored from the start of each skill segment"""
     max_episodes: int = 8
     """episodes read from --episodes"""
-    cond_scale: float = TEXT_COND_SCALE
-    """guidance scale of the open-loop response"""
+    cond_scale: float | None = None
+    """guidance scale of the open-loop response (default: the policy's own, else 6)"""
     response_episodes: int = 4
     """episodes whose first frames feed the open-loop response (0: no response table)"""
     response_steps: int = 200
     """frames per episode of the open-loop response"""
 
     def __post_init__(self):
+        fill_guidance(self, "cond_scale")
         check(self.first_steps >= 1, f"--first-steps must be >= 1, got {self.first_steps}")
         check(self.max_episodes >= 1, f"--max-episodes must be >= 1, got {self.max_episodes}")
         check(self.response_episodes >= 0 and self.response_steps >= 1,

@@ -49,12 +49,11 @@ from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.goals import (
     SHIPPED_VISUAL_PROMPTS_DIR,
-    TEXT_COND_SCALE,
-    VISUAL_COND_SCALE,
     text_goals,
     visual_goal,
     zero_goal,
 )
+from steve1.agent.guidance import fill_guidance
 from steve1.agent.models import SHIPPED_POLICY_SIZE
 from steve1.cli import say
 from steve1.cli_config import UsageError, run_verb, settings_field
@@ -123,12 +122,13 @@ class SteerSettings(ModelSettings):
     """steps per episode (20 steps = 1 s of game time)"""
     prompts: str = ",".join(TARGETS)
     """comma-separated skills whose prompts are run"""
-    cond_scale: float = TEXT_COND_SCALE
-    """guidance scale of the prompted text agent (0: no classifier-free guidance, the ablation)"""
+    cond_scale: float | None = None
+    """guidance scale of the prompted text agent (0: no classifier-free guidance, the ablation)
+    (default: the policy's own, else 6)"""
     visual: bool = False
     """also run visual prompts (goals from 16-frame clips: <skill>.pkl in --visual-prompts-dir)"""
-    visual_cond_scale: float = VISUAL_COND_SCALE
-    """guidance scale of the visual agent"""
+    visual_cond_scale: float | None = None
+    """guidance scale of the visual agent (default: the policy's own, else 7)"""
     visual_prompts_dir: Path = SHIPPED_VISUAL_PROMPTS_DIR
     """where the visual prompts <skill>.pkl are (`steve1 visual-prompts` makes them)"""
     chain: bool = False
@@ -154,6 +154,7 @@ class SteerSettings(ModelSettings):
     """re-runs of an episode whose world crashed"""
 
     def __post_init__(self):
+        fill_guidance(self, "cond_scale", "visual_cond_scale")
         if self.out_dir is None:
             self.out_dir = paths.DATA_DIR / "eval" / f"steerability_cs{self.cond_scale:g}"
         if self.worlds < 1:

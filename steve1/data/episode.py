@@ -32,6 +32,7 @@ from typing import Any, Iterable, Sequence
 import cv2
 import numpy as np
 
+from steve1.data.states import STATES_FILE, read_states
 from steve1.utils.atomic import process_alive
 from steve1.utils.safe_pickle import safe_load
 from steve1.vpt.config import MINECLIP_DIM
@@ -141,6 +142,16 @@ class Episode:
         if self._embeds is None:
             self._embeds = [_normalize_embed(e) for e in self._load_list(EMBEDS_FILE)]
         return self._embeds
+
+    def skills(self) -> list[str | None] | None:
+        """The acting agent or skill of each step, from states.jsonl (episodes made by gen-mixed-agents);
+        None when the episode has no states.jsonl."""
+        if not (self.path / STATES_FILE).is_file():
+            return None
+        try:
+            return [state.get("skill") for state in read_states(self.path, self._len)[: self._len]]
+        except ValueError as e:  # StatesError: truncated or not JSON
+            raise EpisodeError(f"episode {self.path}: {e}") from None
 
     def embeds_array(self, start: int = 0, end: int | None = None) -> np.ndarray:
         """Embeddings of frames [start, end) as (n, 512) float32; NaN rows where the entry is None."""

@@ -5,8 +5,18 @@ episode: switch points advance by a uniform gap in `[min_btwn_goals, max_btwn_go
 always the episode's last step, and every step is conditioned on the MineCLIP embedding at its segment's goal
 step. With probability `p_uncond` the whole sequence gets the zero goal (classifier-free guidance dropout).
 
-The pure functions (`goal_steps`, `goal_index_per_step`, `sequence_windows`) are the algorithm; the
-`HindsightDataset` only loads episodes and slices.
+The pure functions (`goal_steps`, `goal_index_per_step`, `sequence_windows`, `skill_segment_starts`,
+`skill_start_weights`) are the algorithm; the `HindsightDataset` only loads episodes and slices.
+
+Two options for scripted-skill episodes (states.jsonl records which skill acted at each step), both off by
+default and not in the original:
+- `skill_segment_goals`: goals are drawn within each skill's segment (the same rule, restarted at every skill
+  switch), so no step is conditioned on a goal that shows the *next* skill while it still does the old one.
+  Without it, the steps before a switch teach "goal of skill B, history of skill A: keep doing A", which
+  outnumbers the few steps after the switch where the goal is what makes the agent start B.
+- `skill_start_steps` / `skill_start_weight`: the loss weight of each skill's first steps (after a switch, at
+  the episode's start and after a bump or spin), where the goal decides what the agent does; every other step
+  weighs 1. Items carry it as `weight` (T,) float32.
 
 Differences from the original (documented on purpose):
 - Randomness comes from a NumPy generator seeded by `(seed, epoch, item index)`, not the global NumPy RNG, so
@@ -41,6 +51,9 @@ MAX_BAD_EPISODES_PER_ITEM = 8  # unreadable episodes in a row one item may step 
 NO_EPISODE = -1  # padding of an item's `bad_episodes`
 # What reading a damaged episode raises (EpisodeError is a ValueError: stack_embeds' errors are caught too).
 EPISODE_READ_ERRORS = (EpisodeError, ValueError, OSError, EOFError, IndexError, pickle.UnpicklingError)
+# The `skill` of steps that interrupt a skill (the generator's spins and bumps): they belong to the skill they
+# interrupt, and the skill starting again after them counts as a skill start.
+INTERRUPTION_NAMES = ("spin", "bump")
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +68,8 @@ class EpisodeLike(Protocol):
     def actions(self) -> list[dict]: ...
 
     def embeds(self) -> list: ...  # L entries: None for the first 15, then (1, 512) float
+
+    # Optional: `skills()` -> L names of the acting skill (or None), for the skill_* options.
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -87,6 +102,42 @@ def goal_index_per_step(goals: np.ndarray, length: int, one_step_past_goal: bool
     shift = 1 if one_step_past_goal else 0
     k = np.searchsorted(goals, t - shift, side="left")
     return goals[np.minimum(k, len(goals) - 1)]
+
+
+def skill_segment_starts(skills: Sequence[str | None]) -> np.ndarray:
+    """First step of every skill segment: 0, and each step whose skill differs from the step before, where
+    interruptions (INTERRUPTION_NAMES) count as the skill they interrupt. (n,) int64, increasing."""
+    filled: list[str | None] = []
+    for name in skills:
+        filled.append(filled[-1] if name in INTERRUPTION_NAMES and filled else name)
+    starts = [t for t in range(1, len(filled)) if filled[t] != filled[t - 1]]
+    return np.asarray([0, *starts], dtype=np.int64)
+
+
+def segment_goal_steps(rng: np.random.Generator, segment_starts: np.ndarray, length: int,
+                       min_btwn_goals: int, max_btwn_goals: int) -> np.ndarray:
+    """`goal_steps` drawn afresh inside every segment [starts[k], starts[k+1]), so each segment ends on a goal
+    and no goal lies past the segment of the steps it conditions. Increasing int64, last entry length-1."""
+    bounds = [*(int(a) for a in segment_starts if 0 <= a < length), length]
+    goals = []
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
+        goals.append(goal_steps(rng, b - a, min_btwn_goals, max_btwn_goals) + a if b - a >= 2
+                     else np.asarray([a], dtype=np.int64))
+    return np.unique(np.concatenate(goals))
+
+
+def skill_start_weights(skills: Sequence[str | None], n_steps: int, weight: float) -> np.ndarray:
+    """(L,) float32 loss weights: `weight` for the first n_steps steps of every run of one skill (at the
+    episode's start, after a switch, after an interruption), 1 elsewhere (interruptions, unnamed steps)."""
+    out = np.ones(len(skills), dtype=np.float32)
+    for t, name in enumerate(skills):
+        if name is None or name in INTERRUPTION_NAMES or (t > 0 and skills[t - 1] == name):
+            continue
+        for u in range(t, min(t + n_steps, len(skills))):
+            if skills[u] != name:
+                break
+            out[u] = weight
+    return out
 
 
 def sequence_windows(length: int, seq_len: int, skip: int = N_STEPS_WITHOUT_EMBED) -> np.ndarray:
@@ -127,6 +178,13 @@ class HindsightConfig:
     one_step_past_goal: bool = True
     every_nth: int = 1  # keep every n-th window (validation)
     limit: int | None = None  # keep only the first n episodes
+    skill_segment_goals: bool = False  # goals never cross a skill switch (episodes with recorded skills)
+    skill_start_steps: int = 0  # the first steps of each skill segment ...
+    skill_start_weight: float = 1.0  # ... weigh this much in the loss
+
+    @property
+    def uses_skills(self) -> bool:
+        return self.skill_segment_goals or (self.skill_start_steps > 0 and self.skill_start_weight != 1.0)
 
 
 def stack_embeds(embeds: Sequence, length: int) -> np.ndarray:
@@ -180,6 +238,9 @@ class HindsightDataset(torch.utils.data.Dataset):
             raise ValueError(f"p_uncond must be in [0, 1], got {config.p_uncond}")
         if config.every_nth < 1:
             raise ValueError(f"every_nth must be >= 1, got {config.every_nth}")
+        if config.skill_start_steps < 0 or config.skill_start_weight < 0:
+            raise ValueError(f"skill_start_steps ({config.skill_start_steps}) and skill_start_weight "
+                             f"({config.skill_start_weight}) must be >= 0")
         self.config = config
         self.seed = int(seed)
         self.epoch = 0
@@ -232,8 +293,19 @@ class HindsightDataset(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return len(self.windows)
 
-    def _episode_arrays(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(embeds (L, 512) float32, buttons (L,), camera (L,)) of episode i, cached per worker."""
+    def _episode_skills(self, ep: EpisodeLike, length: int) -> list[str | None]:
+        """The acting skill of each step (None everywhere for episodes that do not record it)."""
+        skills = getattr(ep, "skills", None)
+        names = skills() if skills is not None else None
+        if names is None:
+            return [None] * length
+        if len(names) < length:
+            raise ValueError(f"episode has {len(names)} recorded skills but length {length}")
+        return list(names[:length])
+
+    def _episode_arrays(self, i: int) -> tuple:
+        """(embeds (L, 512) float32, buttons (L,), camera (L,), segment starts (n,) int64, loss weights (L,)
+        float32) of episode i, cached per worker."""
         if i in self._cache:
             self._cache.move_to_end(i)
             return self._cache[i]
@@ -244,7 +316,11 @@ class HindsightDataset(torch.utils.data.Dataset):
         if len(actions) < length:
             raise ValueError(f"episode {i} has {len(actions)} actions but length {length}")
         buttons, camera = self.action_encoder(list(actions[:length]))
-        arrays = (embeds, buttons, camera)
+        cfg = self.config
+        skills = self._episode_skills(ep, length) if cfg.uses_skills else [None] * length
+        starts = skill_segment_starts(skills) if cfg.skill_segment_goals else np.zeros(1, dtype=np.int64)
+        weights = skill_start_weights(skills, cfg.skill_start_steps, cfg.skill_start_weight)
+        arrays = (embeds, buttons, camera, starts, weights)
         self._cache[i] = arrays
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
@@ -289,10 +365,13 @@ class HindsightDataset(torch.utils.data.Dataset):
     def _window_item(self, index: int) -> dict[str, torch.Tensor]:
         ep_index, start, end = (int(x) for x in self.windows[index])
         cfg = self.config
-        embeds, buttons, camera = self._episode_arrays(ep_index)
+        embeds, buttons, camera, segment_starts, weights = self._episode_arrays(ep_index)
         length = len(embeds)
         rng = self.item_rng(index)
-        goals = goal_steps(rng, length, cfg.min_btwn_goals, cfg.max_btwn_goals)
+        if cfg.skill_segment_goals:
+            goals = segment_goal_steps(rng, segment_starts, length, cfg.min_btwn_goals, cfg.max_btwn_goals)
+        else:
+            goals = goal_steps(rng, length, cfg.min_btwn_goals, cfg.max_btwn_goals)
         goal_of_step = goal_index_per_step(goals, length, cfg.one_step_past_goal)[start:end]  # (T,)
         if rng.random() < cfg.p_uncond:
             goal = np.zeros((end - start, EMBED_DIM), dtype=np.float32)
@@ -312,4 +391,5 @@ class HindsightDataset(torch.utils.data.Dataset):
             "buttons": torch.from_numpy(buttons[start:end].copy()),
             "camera": torch.from_numpy(camera[start:end].copy()),
             "first": torch.from_numpy(first),
+            "weight": torch.from_numpy(weights[start:end].copy()),
         }

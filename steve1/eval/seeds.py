@@ -11,9 +11,9 @@ from collections.abc import Iterable
 
 from steve1.data.gen_mixed_agents import MAX_SEED, SEED_BITS
 
-# the run seeds of the gen-mixed-agents runs behind our Minetest models' data (generate configs minetest: 1,
-# the shipped models'; minetest_bumps: 2)
-TRAINING_RUN_SEEDS = (1, 2)
+# the run seeds of the gen-mixed-agents runs behind our Minetest models' data (generate configs minetest: 1;
+# minetest_bumps: 2; minetest_starts: 3)
+TRAINING_RUN_SEEDS = (1, 2, 3)
 TRAINING_EPISODES = 100_000  # episodes of each run whose world seeds are refused (far more than generated)
 
 

@@ -37,14 +37,13 @@ from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.goals import (
     PAPER_TEXT_PROMPTS,
-    TEXT_COND_SCALE,
-    VISUAL_COND_SCALE,
     text_goals,
     visual_goal,
     visual_goal_from_pickle,
     visual_prompt_name,
     zero_goal,
 )
+from steve1.agent.guidance import fill_guidance
 from steve1.agent.models import AgentModels
 from steve1.cli_config import UsageError, run_verb, settings_field
 from steve1.eval.chaining import DEFAULT_SWITCH_STEP, PAPER_CHAIN_PROMPTS, load_chain_file, paper_chain
@@ -97,10 +96,10 @@ class EvaluateSettings(ModelSettings, BatchedWorldSettings):
     """episodes per prompt and agent"""
     steps: int = 3000
     """steps per episode (paper: 3000)"""
-    text_cond_scale: float = TEXT_COND_SCALE
-    """guidance scale of the text agent"""
-    visual_cond_scale: float = VISUAL_COND_SCALE
-    """guidance scale of the visual agent"""
+    text_cond_scale: float | None = None
+    """guidance scale of the text agent (default: the policy's own, else 6)"""
+    visual_cond_scale: float | None = None
+    """guidance scale of the visual agent (default: the policy's own, else 7)"""
     visual_prompts_dir: Path = paths.VISUAL_PROMPT_EMBEDS_DIR
     """folder of the released <name>.pkl visual prompts"""
     no_mineclip_eval: bool = False
@@ -113,6 +112,7 @@ class EvaluateSettings(ModelSettings, BatchedWorldSettings):
     """rerun the selected episodes even if --out-dir holds them (needed when made with other settings)"""
 
     def __post_init__(self):
+        fill_guidance(self, "text_cond_scale", "visual_cond_scale")
         check_positive(self.steps, "--steps")
         check_positive(self.episodes, "--episodes")
         check_positive(self.n_worlds, "--n-worlds")

@@ -40,6 +40,7 @@ import numpy as np
 from steve1 import paths
 from steve1.agent.agent import Steve1Agent
 from steve1.agent.goals import TEXT_COND_SCALE, GoalError, normalize_interactive_prompt, text_goal
+from steve1.agent.guidance import fill_guidance
 from steve1.agent.models import AgentModels
 from steve1.cli_config import UsageError, check, run_verb, settings_field
 from steve1.envs.base import World
@@ -359,8 +360,8 @@ class InteractiveSettings(ModelSettings, WorldSettings):
     """no window: read prompts from the terminal"""
     prompt_file: Path | None = None
     """read prompts and commands from this file (headless)"""
-    cond_scale: float = TEXT_COND_SCALE
-    """guidance scale"""
+    cond_scale: float | None = None
+    """guidance scale (default: the policy's own, else 6)"""
     world_seed: int | None = settings_field(default=None, alias=["--minecraft-seed"])
     """world seed (default: a random world)"""
     out_dir: Path = settings_field(default=DEFAULT_OUT, alias=["--output-video-dirpath"])
@@ -369,6 +370,7 @@ class InteractiveSettings(ModelSettings, WorldSettings):
     """stop after this many agent steps (default: play until quit)"""
 
     def __post_init__(self):
+        fill_guidance(self, "cond_scale")
         check(self.max_steps is None or self.max_steps >= 1,
               f"--max-steps must be >= 1, got {self.max_steps}")
 

@@ -26,11 +26,10 @@ import numpy as np
 from steve1 import paths
 from steve1.agent.goals import (
     PAPER_TEXT_PROMPTS,
-    TEXT_COND_SCALE,
-    VISUAL_COND_SCALE,
     text_goals,
     visual_goal_from_pickle,
 )
+from steve1.agent.guidance import fill_guidance
 from steve1.agent.models import AgentModels
 from steve1.cli_config import UsageError, report, run_verb, settings_field
 from steve1.run.common import (
@@ -69,14 +68,15 @@ class PaperVideoSettings(ModelSettings, BatchedWorldSettings, VideoSettings):
     """comma-separated paper prompt names (default: all 11)"""
     kinds: str = "text,visual"
     """text, visual or both (comma-separated)"""
-    text_cond_scale: float = TEXT_COND_SCALE
-    """guidance scale of the text prompts"""
-    visual_cond_scale: float = VISUAL_COND_SCALE
-    """guidance scale of the visual prompts"""
+    text_cond_scale: float | None = None
+    """guidance scale of the text prompts (default: the policy's own, else 6)"""
+    visual_cond_scale: float | None = None
+    """guidance scale of the visual prompts (default: the policy's own, else 7)"""
     visual_prompts_dir: Path = paths.VISUAL_PROMPT_EMBEDS_DIR
     """folder of the released <name>.pkl visual prompts"""
 
     def __post_init__(self):
+        fill_guidance(self, "text_cond_scale", "visual_cond_scale")
         check_positive(self.steps, "--steps")
         check_positive(self.n_worlds, "--n-worlds")
         _split(self.prompts, PAPER_TEXT_PROMPTS, "--prompts")

@@ -20,14 +20,13 @@ from pathlib import Path
 
 from steve1 import paths
 from steve1.agent.goals import (
-    TEXT_COND_SCALE,
-    VISUAL_COND_SCALE,
     check_prompt,
     text_goal,
     visual_goal,
     visual_prompt_name,
     zero_goal,
 )
+from steve1.agent.guidance import policy_guidance
 from steve1.agent.models import AgentModels
 from steve1.cli_config import check, run_verb, settings_field
 from steve1.run.common import (
@@ -64,7 +63,8 @@ class PromptVideoSettings(ModelSettings, BatchedWorldSettings, VideoSettings):
     unconditional: bool = False
     """no goal (the zero goal embedding)"""
     cond_scale: float | None = None
-    """guidance scale (default: 6.0 text, 7.0 visual, 0 unconditional)"""
+    """guidance scale (default: 0 unconditional, else the policy's own text or visual scale, from its
+    <weights>.guidance.json, else 6 text and 7 visual)"""
     episodes: int = 1
     """episodes to run (world seeds --seed + k)"""
     no_overlay: bool = False
@@ -84,15 +84,16 @@ def goal_of(args: PromptVideoSettings, models: AgentModels) -> tuple[GoalPlan, f
     if args.unconditional:
         return GoalPlan.single(zero_goal(models.goal_dim), "unconditional"), 0.0, "unconditional", \
             "unconditional"
+    text_scale, visual_scale = policy_guidance(args.policy, args.weights)
     if args.visual:
         embed = visual_goal(args.visual, models.embedder, args.visual_prompts_dir)
         name = safe_file_name(visual_prompt_name(args.visual))
         plan = GoalPlan.single(embed, f"visual: {name}")
-        return plan, VISUAL_COND_SCALE, f"{name} - Visual Prompt", "visual"
+        return plan, visual_scale, f"{name} - Visual Prompt", "visual"
     prompt = check_prompt(args.prompt if args.prompt is not None else "look at the sky")
     embed = text_goal(prompt, models.embedder, models.prior, generator(args.seed))
     plan = GoalPlan.single(embed, prompt)
-    return plan, TEXT_COND_SCALE, f"'{safe_file_name(prompt)}' - Text Prompt", "text"
+    return plan, text_scale, f"'{safe_file_name(prompt)}' - Text Prompt", "text"
 
 
 def run(args: PromptVideoSettings) -> int:

@@ -45,6 +45,13 @@ class TrainConfig:
     """probability of a zero (unconditional) goal, for classifier-free guidance"""
     one_step_past_goal: bool = True
     """the original's relabelling quirk: the goal frame is one step past the segment (see DIFFERENCES.md)"""
+    skill_segment_goals: bool = False
+    """scripted-skill episodes: draw goals within each skill's segment, never across a switch (not in the
+    original; episodes without recorded skills are relabelled as usual)"""
+    skill_start_steps: int = 0
+    """scripted-skill episodes: the first this many steps of each skill segment weigh --skill-start-weight"""
+    skill_start_weight: float = 1.0
+    """the loss weight of those steps (every other step weighs 1)"""
     # optimisation
     seed: int = 42
     """seeds the data order, the relabelling and the initial weights"""
@@ -104,6 +111,8 @@ class TrainConfig:
             check(value is None or value > 0, f"{name} must be > 0, got {value}")
         check(self.warmup_frames >= 0 and self.num_workers >= 0,
               "warmup_frames and num_workers must be >= 0")
+        check(self.skill_start_steps >= 0 and self.skill_start_weight >= 0,
+              "skill_start_steps and skill_start_weight must be >= 0")
         check(self.mixed_precision in (None, "no", "bf16", "fp16"),
               f"mixed_precision must be bf16, fp16, no or none, got {self.mixed_precision!r}")
 

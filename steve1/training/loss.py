@@ -18,13 +18,17 @@ def step_nll(logp_buttons: torch.Tensor, logp_camera: torch.Tensor, buttons: tor
 
 
 def chunk_loss(logp_buttons: torch.Tensor, logp_camera: torch.Tensor, buttons: torch.Tensor,
-               camera: torch.Tensor) -> torch.Tensor:
+               camera: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
     """-mean over the batch of sum over the chunk's steps of [log p(buttons_t) + log p(camera_t)].
 
-    logp_buttons (B, t, 8641), logp_camera (B, t, 121) log-probabilities; buttons, camera (B, t) int64.
-    Computed in float32; the scale grows with t, as in the original.
+    logp_buttons (B, t, 8641), logp_camera (B, t, 121) log-probabilities; buttons, camera (B, t) int64;
+    weight (B, t) per-step loss weights (default 1). Computed in float32; the scale grows with t, as in the
+    original.
     """
-    return step_nll(logp_buttons, logp_camera, buttons, camera).sum(dim=1).mean()
+    nll = step_nll(logp_buttons, logp_camera, buttons, camera)  # (B, t)
+    if weight is not None:
+        nll = nll * weight.float()
+    return nll.sum(dim=1).mean()
 
 
 @torch.no_grad()

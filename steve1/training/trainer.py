@@ -119,6 +119,8 @@ class Trainer:
         hcfg = HindsightConfig(
             seq_len=cfg.T, min_btwn_goals=cfg.min_btwn_goals, max_btwn_goals=cfg.max_btwn_goals,
             p_uncond=cfg.p_uncond, one_step_past_goal=cfg.one_step_past_goal, limit=cfg.data_limit,
+            skill_segment_goals=cfg.skill_segment_goals, skill_start_steps=cfg.skill_start_steps,
+            skill_start_weight=cfg.skill_start_weight,
         )
         self.train_set = HindsightDataset(train_episodes, hcfg, seed=cfg.seed, action_encoder=action_encoder)
         self.val_set = HindsightDataset(
@@ -200,7 +202,14 @@ class Trainer:
         return {"T": c.T, "trunc_t": c.trunc_t, "batch_size": c.batch_size,
                 "gradient_accumulation_steps": c.gradient_accumulation_steps,
                 "num_processes": self.acc.num_processes, "seed": c.seed,
-                "n_train_sequences": len(self.train_set)}
+                "n_train_sequences": len(self.train_set), **self._relabel_options()}
+
+    def _relabel_options(self) -> dict:
+        """The skill_* relabelling options that differ from their defaults (so checkpoints of runs without
+        them keep resuming)."""
+        c, default = self.cfg, TrainConfig.__dataclass_fields__
+        names = ("skill_segment_goals", "skill_start_steps", "skill_start_weight")
+        return {n: getattr(c, n) for n in names if getattr(c, n) != default[n].default}
 
     def note_bad_episodes(self, batch: dict, epoch: int, count: bool) -> None:
         """Take the dataset's report out of `batch`; log and remember newly unreadable training episodes.
@@ -287,7 +296,7 @@ class Trainer:
         with no_sync:
             out = self.model(batch["img"][:, sl], batch["first"][:, sl], self.state, batch["goal"][:, sl])
             loss = chunk_loss(out.logp_buttons, out.logp_camera,
-                              batch["buttons"][:, sl], batch["camera"][:, sl])
+                              batch["buttons"][:, sl], batch["camera"][:, sl], batch["weight"][:, sl])
             self.acc.backward(loss / accum)
         self.state = detach_state(out.state)
         value = loss.detach().float()
