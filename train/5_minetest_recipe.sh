@@ -7,17 +7,19 @@
 #   SHIP=1 train/5_minetest_recipe.sh     # then copy the models and visual prompts into steve1/weights/minetest/
 #   EVAL_EPISODES=10 (default) sets the steerability benchmark's episodes per prompt (0 skips it)
 #
-# Steps (settings in steve1/configs/*_minetest.yaml; flags named here override nothing else):
-#   1. gen-mixed-agents  120 scripted-skill episodes x 1000 steps, 4 fast worlds, placeholder embeddings
-#   2. train-mineclip    our MineCLIP, contrastive on the episodes' captioned clips
-#   3. embed             the episodes' per-step embeddings recomputed with it
-#   4. create-sampling   train/val lists (T=160)
-#   5. train             the small policy from scratch, packed hindsight relabeling, goal dropout
+# Steps (settings in steve1/configs/*_minetest*.yaml; flags named here override nothing else):
+#   1. gen-mixed-agents  three scripted-skill datasets, 4 fast worlds, placeholder embeddings:
+#                        minetest (120 x 1000 steps), minetest_bumps (120 x 1000, bumps), minetest_starts
+#                        (300 x 400, bumps: many fresh starts)
+#   2. train-mineclip    our MineCLIP, contrastive on the first dataset's captioned clips
+#   3. embed             every dataset's per-step embeddings recomputed with it
+#   4. create-sampling   train/val lists over the three datasets (T=160)
+#   5. train             the small policy from scratch, packed hindsight relabeling within each skill's run,
+#                        skill starts weighted, goal dropout
 #   6. prior-data        (caption text, clip) embedding pairs -> data.pkl
 #   7. train-prior       the CVAE prior
 #   8. visual prompts    8 held-out episodes (run seed 20261201), embedded, one 16-frame clip per skill
-#   9. benchmarks.steerability   prompted vs unprompted, fixed held-out world seeds
-# (The third, unshipped policy added a second dataset with bumps, `--config minetest_bumps`: README, Model card.)
+#   9. benchmarks.steerability   prompted vs unprompted, fixed held-out world seeds, the policy's guidance
 set -euo pipefail
 if [[ "${1:-}" == -h || "${1:-}" == --help ]]; then  # this header, as help
     sed -n '2,/^set -euo/{/^#/s/^# \{0,1\}//p}' "$0"
@@ -27,9 +29,13 @@ cd "$(dirname "$0")/.."
 DIR=data/minetest
 STEVE1="python -m steve1.cli"
 
-$STEVE1 gen-mixed-agents --config minetest --noprogress
+for CONFIG in minetest minetest_bumps minetest_starts; do
+    $STEVE1 gen-mixed-agents --config "$CONFIG" --noprogress
+done
 $STEVE1 train-mineclip --config minetest
-$STEVE1 embed --episodes "$DIR/episodes" --mineclip "$DIR/mineclip.pth" --batch-size 64
+for EPISODES in episodes episodes_bumps episodes_starts; do
+    $STEVE1 embed --episodes "$DIR/$EPISODES" --mineclip "$DIR/mineclip.pth" --batch-size 64
+done
 $STEVE1 create-sampling --config minetest
 # On cores shared with other jobs, OMP_NUM_THREADS=1 trains faster (two threads mostly wait for each other).
 $STEVE1 train --config minetest
@@ -46,10 +52,13 @@ if [[ "${SHIP:-0}" == 1 ]]; then
     cp "$DIR/mineclip.pth" "$SHIPPED/mineclip.pth"
     cp "$DIR/mineclip.config.json" "$SHIPPED/mineclip.config.json"
     cp "$DIR/policy.weights" "$SHIPPED/policy.weights"
+    # the guidance the steerability benchmark measured best for the shipped policy (README, Model card)
+    echo '{"text_cond_scale": 3.0, "visual_cond_scale": 3.0}' > "$SHIPPED/policy.guidance.json"
     cp "$DIR/prior.pt" "$SHIPPED/prior.pt"
     rm -rf "$SHIPPED/visual_prompts" && cp -r "$DIR/visual_prompts" "$SHIPPED/visual_prompts"
 fi
 if [[ "${EVAL_EPISODES:-10}" != 0 ]]; then
+    # --cond-scale/--visual-cond-scale: the guidance file written above when shipped, else the paper's 6 and 7
     python -m benchmarks.steerability --episodes "${EVAL_EPISODES:-10}" --out "$DIR/steerability" \
         --policy small --weights "$DIR/policy.weights" --mineclip "$DIR/mineclip.pth" \
         --prior-weights "$DIR/prior.pt" --visual-prompts-dir "$DIR/visual_prompts" --visual --chain

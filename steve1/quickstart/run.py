@@ -38,7 +38,7 @@ class QuickstartArgs:
     from_stage: str | None = settings_field(default=None, choices=[None, *STAGE_NAMES])
     """rerun this stage and every later one (finished stages are skipped otherwise)"""
     prompt: str | None = None
-    """the text prompt of the agent stages (default: 'look at the sky')"""
+    """the text prompt of the agent stages (default: 'go explore')"""
     seed: int | None = None
     """seed of every stage (default: the scale's)"""
     shipped_agent: bool = True

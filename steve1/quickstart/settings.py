@@ -39,11 +39,11 @@ class QuickstartSettings:
     prior_epochs: int = 20
     prior_batch_size: int = 64
     # run an agent: prompted vs unprompted, side by side, from the same world seeds
-    prompt: str = "look at the sky"
+    prompt: str = "go explore"  # the prompt the shipped agent follows on the benchmark
     agent_steps: int = 300
     agent_episodes: int = 1  # per condition
     agent_world_seed: int = 6  # Minetest seed 6 spawns in grassland with trees and water in sight
-    cond_scale: float = 6.0  # the paper's text-prompt guidance scale
+    cond_scale: float | None = None  # guidance; None: the policy's own (steve1.agent.guidance), else 6
     video_height: int = 180
     device: str = "cpu"
 

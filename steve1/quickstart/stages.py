@@ -31,7 +31,8 @@ UNPROMPTED = "unconditional"  # steve1.eval.report.UNCONDITIONAL_AGENT
 PROMPTED = "text prompt"
 SHIPPED_NOTE = ("the STEVE-1 shipped with the package, trained on the embedded world by the steps of "
                 "train/5_minetest_recipe.sh. Its model card (README) says what it is: prompts select "
-                "different behaviours, but only 'go explore' is steered on the benchmark (1 of 7)")
+                "different behaviours, but only 'go explore' is steered on the benchmark (1 of 7, "
+                "guidance 3)")
 SMALL_NOTE = "trained in this run for minutes: shows the recipe working, not a steerable agent"
 
 
@@ -44,8 +45,9 @@ def _check_world() -> None:
 
 
 # --------------------------------------------------------------------------------------------- agents
-def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None) -> dict:
-    """Prompted and unprompted episodes from the same world seeds (steve1.run.episodes), with videos."""
+def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None, cond_scale: float) -> dict:
+    """Prompted and unprompted episodes from the same world seeds (steve1.run.episodes), with videos; the
+    prompted agent at guidance `cond_scale` (the settings' when given)."""
     import torch
 
     from steve1.agent import Steve1Agent, text_goals, zero_goal
@@ -55,6 +57,7 @@ def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None) ->
     from steve1.run.episodes import EpisodeJob, EpisodeRunner, GoalPlan, RunConfig
 
     s: QuickstartSettings = ctx.settings
+    cond_scale = cond_scale if s.cond_scale is None else s.cond_scale
     _check_world()
     goal = text_goals([s.prompt], models.embedder, models.prior,
                       generator=torch.Generator().manual_seed(s.seed))[0]  # (512,)
@@ -62,7 +65,7 @@ def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None) ->
     jobs = []
     for e in range(s.agent_episodes):
         seed = s.agent_world_seed + e
-        for name, plan, scale in ((PROMPTED, GoalPlan.single(goal, s.prompt), s.cond_scale),
+        for name, plan, scale in ((PROMPTED, GoalPlan.single(goal, s.prompt), cond_scale),
                                   (UNPROMPTED, GoalPlan.single(zero_goal(goal.shape[0]), "no prompt"), 0.0)):
             video = ctx.dir / f"{name.replace(' ', '_')}.mp4" if e == 0 else None
             jobs.append(EpisodeJob(f"{name}/{e}", plan, scale, s.agent_steps, seed=seed, video_path=video,
@@ -70,7 +73,7 @@ def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None) ->
                                    meta={"prompt": s.prompt, "agent": name, "episode_index": e,
                                          "cond_scale": scale}))
     rows: list[dict] = []
-    agent = Steve1Agent(models.policy, n_worlds=2, cond_scale=s.cond_scale,
+    agent = Steve1Agent(models.policy, n_worlds=2, cond_scale=cond_scale,
                         generator=torch.Generator().manual_seed(s.seed))
     width = round(s.video_height * 16 / 9)
     runner = EpisodeRunner(agent, lambda slot: make_world("minetest", fast=True),
@@ -86,18 +89,20 @@ def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None) ->
     csv_path, json_path = write_episode_results(rows, ctx.dir / "episodes")
     videos = [str(j.video_path) for j in jobs if j.video_path is not None]
     return {"outputs": [*videos, str(csv_path), str(json_path)], "rows": rows, "prompt": s.prompt,
-            "cond_scale": s.cond_scale, "models": models.description}
+            "cond_scale": cond_scale, "models": models.description}
 
 
 def shipped(ctx: StageContext) -> dict:
     s: QuickstartSettings = ctx.settings
     if not s.shipped_agent:
         return {"note": "skipped (--noshipped-agent)"}
+    from steve1.agent.guidance import policy_guidance
     from steve1.agent.models import load_agent_models
     from steve1.paths import SHIPPED_NAME
 
     models = load_agent_models(SHIPPED_NAME, device=s.device, seed=s.seed)
-    return {**run_prompted_vs_unprompted(ctx, models, banner=None), "note": SHIPPED_NOTE}
+    text_scale, _ = policy_guidance(SHIPPED_NAME, "")
+    return {**run_prompted_vs_unprompted(ctx, models, None, text_scale), "note": SHIPPED_NOTE}
 
 
 # --------------------------------------------------------------------------------------------- generate
@@ -237,6 +242,7 @@ def prior(ctx: StageContext) -> dict:
 
 # --------------------------------------------------------------------------------------------- agent
 def agent(ctx: StageContext) -> dict:
+    from steve1.agent.guidance import policy_guidance
     from steve1.agent.models import load_agent_models
 
     s: QuickstartSettings = ctx.settings
@@ -245,7 +251,8 @@ def agent(ctx: StageContext) -> dict:
                                mineclip=ctx.results["mineclip"]["mineclip"],
                                prior_weights=ctx.results["prior"]["prior_weights"], device=s.device,
                                seed=s.seed)
-    return {**run_prompted_vs_unprompted(ctx, models, banner="SMALL RUN: MINUTES OF TRAINING"),
+    text_scale, _ = policy_guidance(trained["policy"], trained["policy_weights"])
+    return {**run_prompted_vs_unprompted(ctx, models, "SMALL RUN: MINUTES OF TRAINING", text_scale),
             "policy_weights": trained["policy_weights"], "note": SMALL_NOTE}
 
 
