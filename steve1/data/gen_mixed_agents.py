@@ -63,7 +63,7 @@ from steve1.data.embedding import (
 )
 from steve1.data.episode import FRAME_SIZE, EpisodeWriter, list_episode_dirs, remove_stale_partials
 from steve1.data.episode_names import mixed_agents_episode_name
-from steve1.data.states import SENSES_KEY, STATES_FILE, state_of, states_text
+from steve1.data.states import BUMP_NAME, SENSES_KEY, SPIN_NAME, STATES_FILE, state_of, states_text
 from steve1.envs import WORLD_NAMES
 from steve1.envs.scheduler import WorldScheduler
 from steve1.spaces import CAMERA_KEY
@@ -80,8 +80,6 @@ SPIN_DEGREES_PER_STEP = (20, 30)
 MAX_SEED = 2**25  # world seeds are in [0, MAX_SEED)
 SEED_BITS = 25
 RUN_FILE = "generation_run.json"  # in the output directory: the settings that shape the run's outputs
-SPIN_NAME = "spin"  # the `skill` of steps taken by a random spin
-BUMP_NAME = "bump"  # the `skill` of steps taken by a bump
 BUMP_STEPS = (3, 8)  # randint bounds, inclusive: steps of one bump
 BUMP_DEGREES_PER_STEP = (4.0, 10.0)  # pitch and yaw per step of a bump: each uniform in these, random sign
 

@@ -45,15 +45,13 @@ import torch
 
 from steve1.data.episode import EMBED_DIM, NUM_EMPTY_EMBEDS, EpisodeError
 from steve1.data.sampling import load_sampling  # noqa: F401  (re-exported: the trainer reads samplings here)
+from steve1.data.states import INTERRUPTION_NAMES
 
 N_STEPS_WITHOUT_EMBED = NUM_EMPTY_EMBEDS  # MineCLIP embeds cover 16 frames: the first 15 steps have none
 MAX_BAD_EPISODES_PER_ITEM = 8  # unreadable episodes in a row one item may step over before giving up
 NO_EPISODE = -1  # padding of an item's `bad_episodes`
 # What reading a damaged episode raises (EpisodeError is a ValueError: stack_embeds' errors are caught too).
 EPISODE_READ_ERRORS = (EpisodeError, ValueError, OSError, EOFError, IndexError, pickle.UnpicklingError)
-# The `skill` of steps that interrupt a skill (the generator's spins and bumps): they belong to the skill they
-# interrupt, and the skill starting again after them counts as a skill start.
-INTERRUPTION_NAMES = ("spin", "bump")
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +181,12 @@ class HindsightConfig:
     skill_start_weight: float = 1.0  # ... weigh this much in the loss
 
     @property
+    def weights_skill_starts(self) -> bool:
+        return self.skill_start_steps > 0 and self.skill_start_weight != 1.0
+
+    @property
     def uses_skills(self) -> bool:
-        return self.skill_segment_goals or (self.skill_start_steps > 0 and self.skill_start_weight != 1.0)
+        return self.skill_segment_goals or self.weights_skill_starts
 
 
 def stack_embeds(embeds: Sequence, length: int) -> np.ndarray:
@@ -317,9 +319,10 @@ class HindsightDataset(torch.utils.data.Dataset):
             raise ValueError(f"episode {i} has {len(actions)} actions but length {length}")
         buttons, camera = self.action_encoder(list(actions[:length]))
         cfg = self.config
-        skills = self._episode_skills(ep, length) if cfg.uses_skills else [None] * length
+        skills = self._episode_skills(ep, length) if cfg.uses_skills else None
         starts = skill_segment_starts(skills) if cfg.skill_segment_goals else np.zeros(1, dtype=np.int64)
-        weights = skill_start_weights(skills, cfg.skill_start_steps, cfg.skill_start_weight)
+        weights = skill_start_weights(skills, cfg.skill_start_steps, cfg.skill_start_weight) \
+            if cfg.weights_skill_starts else np.ones(length, dtype=np.float32)
         arrays = (embeds, buttons, camera, starts, weights)
         self._cache[i] = arrays
         if len(self._cache) > self._cache_size:

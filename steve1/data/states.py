@@ -16,6 +16,9 @@ from steve1.utils.atomic import atomic_write_text
 STATES_FILE = "states.jsonl"
 SENSES_KEY = "senses"  # obs[SENSES_KEY]: the world's info["senses"] ({} for worlds without senses)
 WATER_KEYS = ("in_water", "is_in_water", "isInWater")  # how worlds that report water name it
+SPIN_NAME = "spin"  # the `skill` of steps taken by a random spin
+BUMP_NAME = "bump"  # the `skill` of steps taken by a bump
+INTERRUPTION_NAMES = (SPIN_NAME, BUMP_NAME)  # steps that interrupt the acting skill, which goes on after them
 
 
 class StatesError(ValueError):
