@@ -45,19 +45,21 @@ def _check_world() -> None:
 
 
 # --------------------------------------------------------------------------------------------- agents
-def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None, cond_scale: float) -> dict:
+def run_prompted_vs_unprompted(ctx: StageContext, models, banner: str | None, policy: str,
+                               policy_weights: str) -> dict:
     """Prompted and unprompted episodes from the same world seeds (steve1.run.episodes), with videos; the
-    prompted agent at guidance `cond_scale` (the settings' when given)."""
+    prompted agent at the settings' guidance, else the policy's own (steve1.agent.guidance)."""
     import torch
 
     from steve1.agent import Steve1Agent, text_goals, zero_goal
+    from steve1.agent.guidance import policy_guidance
     from steve1.data.skills import SKILL_START_ITEMS
     from steve1.envs import make_world
     from steve1.eval.results import write_episode_results
     from steve1.run.episodes import EpisodeJob, EpisodeRunner, GoalPlan, RunConfig
 
     s: QuickstartSettings = ctx.settings
-    cond_scale = cond_scale if s.cond_scale is None else s.cond_scale
+    cond_scale = policy_guidance(policy, policy_weights)[0] if s.cond_scale is None else s.cond_scale
     _check_world()
     goal = text_goals([s.prompt], models.embedder, models.prior,
                       generator=torch.Generator().manual_seed(s.seed))[0]  # (512,)
@@ -96,13 +98,11 @@ def shipped(ctx: StageContext) -> dict:
     s: QuickstartSettings = ctx.settings
     if not s.shipped_agent:
         return {"note": "skipped (--noshipped-agent)"}
-    from steve1.agent.guidance import policy_guidance
     from steve1.agent.models import load_agent_models
     from steve1.paths import SHIPPED_NAME
 
     models = load_agent_models(SHIPPED_NAME, device=s.device, seed=s.seed)
-    text_scale, _ = policy_guidance(SHIPPED_NAME, "")
-    return {**run_prompted_vs_unprompted(ctx, models, None, text_scale), "note": SHIPPED_NOTE}
+    return {**run_prompted_vs_unprompted(ctx, models, None, SHIPPED_NAME, ""), "note": SHIPPED_NOTE}
 
 
 # --------------------------------------------------------------------------------------------- generate
@@ -242,7 +242,6 @@ def prior(ctx: StageContext) -> dict:
 
 # --------------------------------------------------------------------------------------------- agent
 def agent(ctx: StageContext) -> dict:
-    from steve1.agent.guidance import policy_guidance
     from steve1.agent.models import load_agent_models
 
     s: QuickstartSettings = ctx.settings
@@ -251,8 +250,8 @@ def agent(ctx: StageContext) -> dict:
                                mineclip=ctx.results["mineclip"]["mineclip"],
                                prior_weights=ctx.results["prior"]["prior_weights"], device=s.device,
                                seed=s.seed)
-    text_scale, _ = policy_guidance(trained["policy"], trained["policy_weights"])
-    return {**run_prompted_vs_unprompted(ctx, models, "SMALL RUN: MINUTES OF TRAINING", text_scale),
+    return {**run_prompted_vs_unprompted(ctx, models, "SMALL RUN: MINUTES OF TRAINING", trained["policy"],
+                                         trained["policy_weights"]),
             "policy_weights": trained["policy_weights"], "note": SMALL_NOTE}
 
 
