@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from benchmarks import steerability as sb
+from steve1.agent.guidance import policy_guidance
 from steve1.data.gen_mixed_agents import episode_seed
 from steve1.data.skills import SKILL_WORLD_SEEDS
 from steve1.envs.minetest import minetest_available
@@ -79,7 +80,9 @@ def test_jobs_pair_prompted_and_unprompted_on_each_prompts_seeds(tmp_path):
             prompted = jobs[f"text/{skill}/{i}"]
             assert prompted.seed == seed == SKILL_WORLD_SEEDS[skill][i]
             assert jobs[f"unprompted/seed{seed}/0"].seed == seed
-            assert prompted.cond_scale == 6.0 and jobs[f"unprompted/seed{seed}/0"].cond_scale == 0.0
+            # the default guidance is the policy's own (the shipped one's guidance file)
+            assert prompted.cond_scale == args.cond_scale == policy_guidance(args.policy, args.weights)[0]
+            assert jobs[f"unprompted/seed{seed}/0"].cond_scale == 0.0
     # dig_dirt and collect_seeds share their seeds: their unprompted episodes are run once
     assert sum(k.startswith("unprompted/") for k in jobs) == 6
     assert all(j.start_items == {"default:dirt": 64} and j.n_steps == 40 for j in jobs.values())
