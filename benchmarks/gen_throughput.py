@@ -3,6 +3,7 @@
 
     python -m benchmarks.gen_throughput                       # 4 fast worlds, 8 episodes of 1000 steps
     python -m benchmarks.gen_throughput --worlds 2 --steps 600 --episodes 4 --skills chop_tree+dig_dirt
+    python -m benchmarks.gen_throughput --device cuda          # MineCLIP on the GPU
 
 Last line: `frames_per_s=<x> frames=<n> wall_s=<s> worlds=<n> agents=<what acted> world_settings=<what>
 load_avg_1min=<l>`.
@@ -73,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--skills", default="", help="a skill mix a+b+... (default: every skill)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=WORLD_TORCH_THREADS, help="torch CPU threads")
+    parser.add_argument("--device", default="cpu", help="torch device of the MineCLIP (cpu, cuda)")
     parser.add_argument("--inline-embedding", action="store_true",
                         help="embed on the stepping thread, as before the background worker (to compare)")
     parser.add_argument("--stand-in-worlds", action="store_true",
@@ -103,9 +105,10 @@ def main(argv: list[str] | None = None) -> None:
             return make_world("minetest", **kwargs)
 
     where = "in line" if args.inline_embedding else "background thread"
-    print(f"world settings: {settings_name}; MineCLIP: tiny on the {where}; torch threads: {args.threads}; "
-          f"cores: {os.cpu_count()}; load: {os.getloadavg()[0]:.1f}", flush=True)
-    embed_fn = embed_fn_for("tiny", None, "cpu", batch_size=16)
+    print(f"world settings: {settings_name}; MineCLIP: tiny on {args.device}, on the {where}; "
+          f"torch threads: {args.threads}; cores: {os.cpu_count()}; "
+          f"load: {os.getloadavg()[0]:.1f}", flush=True)
+    embed_fn = embed_fn_for("tiny", None, args.device, batch_size=16)
     with tempfile.TemporaryDirectory() as out:
         gen = MixedAgentGenerator(agents[0], agents[1], make, embed_fn, out, max_timesteps=args.steps,
                                   min_timesteps=16, seed=args.seed, num_worlds=args.worlds,

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--items", type=int, default=24, help="validation sequences")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--device", default="cpu", help="torch device of the policy (cpu, cuda)")
     args = ap.parse_args(argv)
     if not args.weights and not args.random_weights:
         ap.error("give --weights (a trained policy) or --random-weights")
@@ -71,8 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     n = min(args.items, len(data))
     idx = np.random.default_rng(args.seed).choice(len(data), n, replace=False)
     items = [data[int(i)] for i in idx]
-    batch = {k: torch.stack([it[k] for it in items]) for k in ("img", "first", "goal", "buttons", "camera")}
-    model = build_policy(args.policy, None if args.random_weights else args.weights).eval()
+    batch = {k: torch.stack([it[k] for it in items]).to(args.device)
+             for k in ("img", "first", "goal", "buttons", "camera")}
+    model = build_policy(args.policy, None if args.random_weights else args.weights).to(args.device).eval()
     losses = sequence_losses(model, batch, args.trunc_t)
     print(f"# policy={args.policy} weights={'random' if args.random_weights else args.weights} "
           f"sampling={args.sampling} T={args.T} goals {args.min_btwn_goals}-{args.max_btwn_goals} steps "

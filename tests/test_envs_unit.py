@@ -262,6 +262,31 @@ def test_only_instance_dirs_of_dead_owners_are_removed():
         os.close(fd)
 
 
+def test_a_cleanup_while_an_instance_dir_is_being_made_leaves_it(monkeypatch):
+    # another world starting on another thread cleans up stale directories at the worst moment: just
+    # before this one locks its lock file (the race that removed a new directory and failed its flock)
+    real_flock, busy = processes.fcntl.flock, []
+
+    def flock_after_a_cleanup(fd, op):
+        if not busy:
+            busy.append(1)
+            processes.remove_stale_instance_dirs()
+            busy.clear()
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(processes.fcntl, "flock", flock_after_a_cleanup)
+    root, fd = processes.make_instance_dir()
+    try:
+        assert (root / processes.LOCK_NAME).is_file()
+        processes.remove_stale_instance_dirs()  # held: stays
+        assert (root / processes.LOCK_NAME).is_file()
+    finally:
+        import shutil
+
+        shutil.rmtree(root, ignore_errors=True)
+        os.close(fd)
+
+
 def test_stop_ends_the_whole_group(tmp_path):
     proc = processes.spawn(["sh", "-c", "sleep 60 & sleep 60"], tmp_path / "log")
     time.sleep(0.2)

@@ -176,8 +176,13 @@ def make_instance_dir() -> tuple[Path, int]:
     """
     remove_stale_instance_dirs()
     root = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX))
-    fd = os.open(root / LOCK_NAME, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
+    # The lock file gets its name only once it is locked: a cleanup running meanwhile (another world
+    # starting on another thread) would otherwise find it unlocked, take it for a dead owner's and remove
+    # the directory being made.
+    unnamed = root / (LOCK_NAME + ".new")
+    fd = os.open(unnamed, os.O_CREAT | os.O_RDWR | os.O_CLOEXEC, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    os.rename(unnamed, root / LOCK_NAME)
     return root, fd
 
 
