@@ -41,7 +41,8 @@ from steve1.data.episode import Episode, list_episode_dirs
 TRAINED = paths.WEIGHTS_DIR / "mineclip" / "ours.pth"  # train-mineclip's default output
 CACHE = paths.DATA_DIR / "mineclip_retrieval"
 EVAL_RUN_SEED = 90_000  # run seed of the generated evaluation episodes (their world seeds derive from it)
-EVAL_EPISODES, EVAL_MAX_STEPS, EVAL_MIN_STEPS = 6, 1000, 500
+# 16 episodes: with 6, some events had 1-4 clips (dig dirt 1), and each event weighs the same in top1
+EVAL_EPISODES, EVAL_MAX_STEPS, EVAL_MIN_STEPS = 16, 1000, 500
 EVAL_SKILLS = "chop_tree+dig_dirt+collect_seeds+look_at_sky+explore+swim+build_tower+place_blocks"
 # The runs the shipped models were trained on (run seed, episodes): the evaluation's world seeds avoid theirs.
 TRAINING_RUNS = ((1, 120),)
