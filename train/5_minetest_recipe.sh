@@ -53,7 +53,7 @@ if [[ "${SHIP:-0}" == 1 ]]; then
     cp "$DIR/mineclip.config.json" "$SHIPPED/mineclip.config.json"
     cp "$DIR/policy.weights" "$SHIPPED/policy.weights"
     # the guidance the steerability benchmark measured best for the shipped policy (README, Model card)
-    echo '{"text_cond_scale": 3.0, "visual_cond_scale": 3.0}' > "$SHIPPED/policy.guidance.json"
+    echo '{"text_cond_scale": 0.0, "visual_cond_scale": 3.0}' > "$SHIPPED/policy.guidance.json"
     cp "$DIR/prior.pt" "$SHIPPED/prior.pt"
     rm -rf "$SHIPPED/visual_prompts" && cp -r "$DIR/visual_prompts" "$SHIPPED/visual_prompts"
 fi

@@ -31,8 +31,8 @@ UNPROMPTED = "unconditional"  # steve1.eval.report.UNCONDITIONAL_AGENT
 PROMPTED = "text prompt"
 SHIPPED_NOTE = ("the STEVE-1 shipped with the package, trained on the embedded world by the steps of "
                 "train/5_minetest_recipe.sh. Its model card (README) says what it is: prompts select "
-                "different behaviours, but only 'go explore' is steered on the benchmark (1 of 7, "
-                "guidance 3)")
+                "different behaviours; at its text guidance 0 three of 7 text prompts are steered on the "
+                "benchmark (look at the sky, go explore, build a tower)")
 SMALL_NOTE = "trained in this run for minutes: shows the recipe working, not a steerable agent"
 
 
