@@ -409,6 +409,8 @@ def test_world_options_reach_make_world_only_when_given():
     assert GenerateSettings(fast=True, resolution="320x180").world_kwargs() == {"fast": True,
                                                                                 "resolution": (320, 180)}
     assert GenerateSettings(skills="a+b").agent_specs() == ("skills:a+b", "skills:a+b")
+    assert GenerateSettings(skills="a+b", skill_runs="to_goal").agent_specs() == ("skills_to_goal:a+b",
+                                                                                 "skills_to_goal:a+b")
     with pytest.raises(ValueError, match="not both"):
         GenerateSettings(skills="a+b", agent1="random")
 

@@ -21,6 +21,7 @@ from steve1.mineclip.train import (
     TrainMineClipSettings,
     add_word_noise,
     contrastive_loss,
+    drop_words,
     encode_video_grad_subset,
     train_mineclip,
 )
@@ -173,6 +174,22 @@ def test_word_noise_inserts_no_caption_word():
         assert len(extra) == 1 and extra[0] not in caption_words
 
 
+def test_word_dropout_keeps_order_and_one_word():
+    rng = np.random.default_rng(0)
+    texts = ["look up at the sky", "swim"] * 200
+    assert drop_words(texts, 0.0, rng) == texts
+    dropped = drop_words(texts, 0.5, rng)
+    shorter = 0
+    for before, after in zip(texts, dropped, strict=True):
+        words, kept = before.split(), after.split()
+        assert 1 <= len(kept) <= len(words)
+        it = iter(words)
+        assert all(w in it for w in kept)  # a subsequence: order kept, nothing added
+        shorter += len(kept) < len(words)
+    assert dropped[1::2] == texts[1::2]  # a one-word caption is never emptied
+    assert 150 < shorter < 200  # 5 words at p=0.5: all kept 1 time in 32
+
+
 def test_settings_are_checked():
     with pytest.raises(UsageError, match="size must be"):
         TrainMineClipSettings(size="huge")
@@ -180,4 +197,6 @@ def test_settings_are_checked():
         TrainMineClipSettings(grad_frames=0)
     with pytest.raises(UsageError, match="word_noise"):
         TrainMineClipSettings(word_noise=1.5)
+    with pytest.raises(UsageError, match="word_dropout"):
+        TrainMineClipSettings(word_dropout=1.0)
     assert train_mod.main(["--help"]) == 0

@@ -414,6 +414,32 @@ def test_skill_mix_switches_per_slot_after_the_minimum_duration():
     assert S.SkillMix(["build_tower", "place_blocks", "swim"]).start_items() == {"default:dirt": 64}
 
 
+def test_skill_mix_to_goal_hands_over_only_after_the_goal_or_the_time_limit():
+    def run_lengths(to_goal, inventory_at):
+        mix = S.SkillMix(["chop_tree", "dig_dirt"], seed=0, switch_p=1.0, min_steps=5, to_goal=to_goal)
+        mix.reset(1)
+        mix.current[0] = 0  # chop_tree acts first
+        names = []
+        for t in range(1000):
+            inventory = inventory_at(t)
+            mix.act([make_obs(inventory=inventory, senses={})], [0])
+            names.append(mix.current_skill(0))
+        return names
+
+    log = next(iter(S.LOG_ITEMS))
+    # A log arrives at step 50: chop_tree hands over then, not at its 5th step.
+    names = run_lengths(True, lambda t: {"dirt": 0, log: int(t >= 50)})
+    assert names[:50] == ["chop_tree"] * 50 and names[52] == "dig_dirt"
+    # dig_dirt never gets dirt: it acts for its whole time limit, then hands back.
+    first_dig = names.index("dig_dirt")
+    assert names[first_dig:first_dig + S.DigDirt.time_limit] == ["dig_dirt"] * S.DigDirt.time_limit
+    assert names[first_dig + S.DigDirt.time_limit + 1] == "chop_tree"
+    # Without to_goal the same mix switches at every chance after min_steps.
+    names = run_lengths(False, lambda t: {"dirt": 0})
+    assert names[:5] == ["chop_tree"] * 5 and names[6] == "dig_dirt"
+    assert S.SkillMix(["chop_tree"], to_goal=True).in_weights != S.SkillMix(["chop_tree"]).in_weights
+
+
 def test_skill_mix_names_its_skills_for_the_generators_run_settings():
     """A generation run records the agents' (name, in_model, in_weights): a mix's skills must be in it, so
     that a rerun with another skill list is refused instead of mixing two behaviours in one folder."""

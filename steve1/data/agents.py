@@ -54,6 +54,9 @@ class RandomAgent:
         ]
 
 
+# Skill mixes: `skills:` switches at random times, `skills_to_goal:` only once the acting skill has reached
+# its goal (or its time limit).
+SKILL_MIX_KINDS = ("skills", "skills_to_goal")
 SKILLS_MODULE = "steve1.data.skills"  # scripted skills: SKILLS, make_skill_agent, SkillMix, SKILL_START_ITEMS
 
 
@@ -74,14 +77,15 @@ def skill_names(spec: str) -> list[str]:
     kind, _, rest = spec.partition(":")
     if kind == "skill":
         return [rest]
-    if kind == "skills":
+    if kind in SKILL_MIX_KINDS:
         return rest.split("+")
     return []
 
 
 def make_agent(spec: str, seed: int = 0, device: str = "cpu") -> Agent:
     """Build an agent from a spec: `random[:name]`, `vpt:<model file>:<weights file>`, a scripted skill
-    `skill:<name>`, or a mix of skills that switches between them at random times `skills:<a>+<b>+...`."""
+    `skill:<name>`, or a mix of skills that switches between them at random times `skills:<a>+<b>+...`
+    (`skills_to_goal:<a>+<b>+...`: each skill keeps acting until it has reached its goal)."""
     kind, _, rest = spec.partition(":")
     if kind == "random":
         return RandomAgent(name=rest or "random", seed=seed)
@@ -90,7 +94,7 @@ def make_agent(spec: str, seed: int = 0, device: str = "cpu") -> Agent:
         if not model or not weights:
             raise ValueError(f"VPT agent spec must be vpt:<model>:<weights>, got {spec!r}")
         return make_vpt_agent(model, weights, device=device)
-    if kind in ("skill", "skills"):
+    if kind == "skill" or kind in SKILL_MIX_KINDS:
         names = skill_names(spec)
         skills = skills_module()
         unknown = [n for n in names if n not in skills.SKILLS]
@@ -99,9 +103,9 @@ def make_agent(spec: str, seed: int = 0, device: str = "cpu") -> Agent:
             raise ValueError(f"unknown skill(s) {unknown or names} in {spec!r}; known: {known}")
         if kind == "skill":
             return skills.make_skill_agent(names[0], seed)
-        return skills.SkillMix(names, seed)
-    raise ValueError(f"unknown agent spec {spec!r}; use 'random', 'vpt:<model>:<weights>', 'skill:<name>' or "
-                     f"'skills:<a>+<b>'")
+        return skills.SkillMix(names, seed, to_goal=kind == "skills_to_goal")
+    raise ValueError(f"unknown agent spec {spec!r}; use 'random', 'vpt:<model>:<weights>', 'skill:<name>', "
+                     f"'skills:<a>+<b>' or 'skills_to_goal:<a>+<b>'")
 
 
 def acting_name(agent: Agent, slot: int) -> str:

@@ -517,6 +517,9 @@ class GenerateSettings:
     """the second agent, same forms as --agent1 (default: the RL VPT)"""
     skills: str | None = None
     """a skill mix '<a>+<b>+...' for both agents (shorthand for --agent1/--agent2 skills:<a>+<b>)"""
+    skill_runs: str = settings_field(default="random", choices=("random", "to_goal"))
+    """how long each skill of --skills acts: 'random' (it may hand over after 100 steps), 'to_goal' (only once
+    it has also reached its goal, a log, seeds, ..., or run for its time limit)"""
     max_timesteps: int = 7200
     """steps per episode"""
     min_timesteps: int = 1000
@@ -573,7 +576,8 @@ class GenerateSettings:
 
     def agent_specs(self) -> tuple[str, str]:
         if self.skills:
-            return f"skills:{self.skills}", f"skills:{self.skills}"
+            kind = "skills_to_goal" if self.skill_runs == "to_goal" else "skills"
+            return f"{kind}:{self.skills}", f"{kind}:{self.skills}"
         return self.agent1 or DEFAULT_VPT, self.agent2 or DEFAULT_VPT
 
     def world_kwargs(self) -> dict:

@@ -605,29 +605,35 @@ MIN_SKILL_STEPS = 100
 
 class SkillMix:
     """Several skills; per slot one acts at a time, and after at least `min_steps` steps it switches to
-    another with probability `switch_p` per step (the new skill starts from a fresh state).
+    another with probability `switch_p` per step (the new skill starts from a fresh state). With `to_goal`
+    a skill also keeps acting until it has reached its goal (GOALS) or run for its `time_limit`, so that
+    nearly every run of a slow skill (a log, seeds) ends with what it is for.
     `current_skill(slot)` names the acting skill so that every saved step can record it."""
 
     name = "skill_mix"
 
     def __init__(self, skills: Sequence[str] = tuple(SKILLS), seed: int = 0, switch_p: float = SWITCH_P,
-                 min_steps: int = MIN_SKILL_STEPS):
+                 min_steps: int = MIN_SKILL_STEPS, to_goal: bool = False):
         if not skills:
             raise ValueError("SkillMix needs at least one skill")
         self.names = list(skills)
         self.agents = [make_skill_agent(n, seed + 1000 * (i + 1)) for i, n in enumerate(self.names)]
-        # What shapes the recorded behaviour, kept in the generator's run settings: the skills it mixes.
-        self.in_model, self.in_weights = "+".join(self.names), "skill_mix.scripted"
+        # What shapes the recorded behaviour, kept in the generator's run settings: the skills it mixes and
+        # how long each keeps acting.
+        self.in_model = "+".join(self.names)
+        self.in_weights = "skill_mix_to_goal.scripted" if to_goal else "skill_mix.scripted"
         self.rng = np.random.default_rng(seed)
-        self.switch_p, self.min_steps = float(switch_p), int(min_steps)
+        self.switch_p, self.min_steps, self.to_goal = float(switch_p), int(min_steps), bool(to_goal)
         self.current: dict[int, int] = {}
         self.held: dict[int, int] = {}
+        self.goals: dict[int, SkillGoal | None] = {}  # to_goal: the acting skill's goal since its run began
 
     def reset(self, batch_size: int) -> None:
         for agent in self.agents:
             agent.reset(batch_size)
         self.current = {i: int(self.rng.integers(len(self.agents))) for i in range(batch_size)}
         self.held = dict.fromkeys(range(batch_size), 0)
+        self.goals = dict.fromkeys(range(batch_size))
 
     def reset_slots(self, slots: Sequence[int]) -> None:
         for agent in self.agents:
@@ -635,6 +641,7 @@ class SkillMix:
         for slot in slots:
             self.current[int(slot)] = int(self.rng.integers(len(self.agents)))
             self.held[int(slot)] = 0
+            self.goals[int(slot)] = None
 
     def current_skill(self, slot: int) -> str:
         return self.names[self.current[int(slot)]]
@@ -647,13 +654,31 @@ class SkillMix:
                 items[item] = max(items.get(item, 0), count)
         return items
 
+    def _run_done(self, slot: int) -> bool:
+        """May the acting skill hand over (to_goal: its goal reached, or its time limit run out)?"""
+        if not self.to_goal:
+            return True
+        goal, agent = self.goals.get(slot), self.agents[self.current[slot]]
+        return (goal is not None and goal.reached) or self.held[slot] >= getattr(agent, "time_limit", 0)
+
     def _maybe_switch(self, slot: int) -> None:
-        if len(self.agents) < 2 or self.held[slot] < self.min_steps or self.rng.random() >= self.switch_p:
+        if len(self.agents) < 2 or self.held[slot] < self.min_steps or not self._run_done(slot):
+            return
+        if self.rng.random() >= self.switch_p:
             return
         choices = [i for i in range(len(self.agents)) if i != self.current[slot]]
         self.current[slot] = int(self.rng.choice(choices))
         self.held[slot] = 0
+        self.goals[slot] = None
         self.agents[self.current[slot]].reset_slots([slot])
+
+    def _track_goal(self, slot: int, obs: dict) -> None:
+        goal = self.goals.get(slot)
+        if goal is None:
+            name = self.names[self.current[slot]]
+            self.goals[slot] = SkillGoal(name, obs) if name in GOALS else None
+        else:
+            goal.update(obs)
 
     def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]:
         slots = [int(s) for s in slots]
@@ -661,6 +686,9 @@ class SkillMix:
             self.current.setdefault(slot, int(self.rng.integers(len(self.agents))))
             self.held.setdefault(slot, 0)
             self._maybe_switch(slot)
+        if self.to_goal:
+            for slot, obs in zip(slots, obs_batch, strict=True):
+                self._track_goal(slot, obs)
         actions: list[dict | None] = [None] * len(slots)
         for k, agent in enumerate(self.agents):
             rows = [i for i, s in enumerate(slots) if self.current[s] == k]

@@ -89,6 +89,9 @@ class TrainMineClipSettings:
     word_noise: float = 0.0
     """probability of inserting one random vocabulary word into a training caption (teaches the text tower
     to rely on the words it knows when a prompt has words it never saw)"""
+    word_dropout: float = 0.0
+    """probability of dropping each word of a training caption, one word always kept (teaches the text
+    tower that a single known word, "sky" or "up", carries the event: held-out wordings share few words)"""
     seed: int = 0
     """seed of the initial weights and of every batch"""
     device: str = "auto"
@@ -113,6 +116,7 @@ class TrainMineClipSettings:
               "save_every >= 1 needed")
         check(1 <= self.grad_frames <= CLIP_FRAMES, f"grad_frames must be 1..{CLIP_FRAMES}")
         check(0.0 <= self.word_noise <= 1.0, "word_noise must be in [0, 1]")
+        check(0.0 <= self.word_dropout < 1.0, "word_dropout must be in [0, 1)")
         check(self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16, "
               f"got {self.precision!r}")
         check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
@@ -212,6 +216,19 @@ def add_word_noise(texts: list[str], p: float, rng: np.random.Generator) -> list
         if rng.random() < p:
             words.insert(int(rng.integers(len(words) + 1)), vocab[int(rng.integers(len(vocab)))])
         out.append(" ".join(words))
+    return out
+
+
+def drop_words(texts: list[str], p: float, rng: np.random.Generator) -> list[str]:
+    """Each word of each caption is dropped with probability p; a caption keeps at least one word (a random
+    one when all would go)."""
+    if p <= 0.0:
+        return texts
+    out = []
+    for text in texts:
+        words = text.split()
+        kept = [w for w in words if rng.random() >= p]
+        out.append(" ".join(kept) if kept else words[int(rng.integers(len(words)))])
     return out
 
 
@@ -354,7 +371,8 @@ def train_mineclip(s: TrainMineClipSettings) -> dict:
         rng = np.random.default_rng([s.seed, step, rank])  # batch t is the same on every (re)run
         idx, events, texts = clips.sample(rng, s.batch_size)
         video = clips.video_batch(idx).to(torch_device)  # (B, 16, 3, 160, 256) uint8
-        tokens = tokenize(add_word_noise(texts, s.word_noise, rng)).to(torch_device)  # (B, 77)
+        texts = add_word_noise(drop_words(texts, s.word_dropout, rng), s.word_noise, rng)
+        tokens = tokenize(texts).to(torch_device)  # (B, 77)
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, s)
         with autocast:
