@@ -74,10 +74,13 @@ class SplitWorld(FakeWorld):
 class CountingAgent(RandomAgent):
     def __init__(self, name):
         super().__init__(name=name, seed=0)
-        self.resets, self.acted = [], 0
+        self.resets, self.restarts, self.acted = [], [], 0
 
     def reset_slots(self, slots):
         self.resets.extend(slots)
+
+    def restart_slots(self, slots):
+        self.restarts.extend(slots)
 
     def act(self, obs_batch, slots):
         self.acted += len(obs_batch)
@@ -136,6 +139,9 @@ def test_generation_two_worlds(tmp_path):
         assert buttons.shape == camera.shape == (120,)
     # agents did not act during spins: fewer agent calls than steps
     assert a1.acted + a2.acted < 3 * 120
+    # the acting agent restarts after each spin that ended (a spin started near the end may not have)
+    spins = sum(len(ep.metadata["spins"]) for ep in eps)
+    assert 1 <= len(a1.restarts) + len(a2.restarts) <= spins
     # reproducible for a seed
     gen2 = MixedAgentGenerator(CountingAgent("x"), CountingAgent("y"), lambda i: FakeWorld(), fake_embed_fn,
                                tmp_path / "b", max_timesteps=120, min_timesteps=50, switch_agent_prob=0.05,
@@ -304,9 +310,9 @@ def test_skill_agents_from_specs_and_their_start_items(tmp_path, monkeypatch):
             super().__init__(name=name, seed=seed)
 
     class Mix(RandomAgent):
-        def __init__(self, skills, seed):
+        def __init__(self, skills, seed, to_goal=False):
             super().__init__(name="mix", seed=seed)
-            self.skills = skills
+            self.skills, self.to_goal = skills, to_goal
 
         def current_skill(self, slot):
             return self.skills[slot % len(self.skills)]
@@ -320,7 +326,8 @@ def test_skill_agents_from_specs_and_their_start_items(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "steve1.data.skills", fake)
     assert make_agent("skill:walk").name == "walk"
     mix = make_agent("skills:walk+dig", seed=3)
-    assert isinstance(mix, Mix) and mix.skills == ["walk", "dig"]
+    assert isinstance(mix, Mix) and mix.skills == ["walk", "dig"] and not mix.to_goal
+    assert make_agent("skills_to_goal:walk+dig").to_goal
     with pytest.raises(ValueError, match="unknown skill"):
         make_agent("skill:fly")
     assert skill_start_items(["skills:walk+dig", "random"]) == {"default:shovel_steel": 1}

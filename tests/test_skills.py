@@ -440,6 +440,27 @@ def test_skill_mix_to_goal_hands_over_only_after_the_goal_or_the_time_limit():
     assert S.SkillMix(["chop_tree"], to_goal=True).in_weights != S.SkillMix(["chop_tree"]).in_weights
 
 
+def test_skill_mix_restart_after_a_spin_keeps_a_to_goal_run_and_starts_the_skills_state_afresh():
+    obs = make_obs(inventory={"dirt": 0}, senses={})
+    for to_goal in (True, False):
+        mix = S.SkillMix(["chop_tree", "dig_dirt", "swim"], seed=1, switch_p=0.0, to_goal=to_goal)
+        mix.reset(2)
+        for _ in range(30):
+            mix.act([obs, obs], [0, 1])
+        skill, goal = mix.current_skill(0), mix.goals[0]
+        agent = mix.agents[mix.current[0]]
+        assert agent.states[0].steps == 30
+        restarted = []
+        for _ in range(20):  # a random run may draw the same skill again: 20 tries
+            mix.restart_slots([0])
+            restarted.append(mix.current_skill(0))
+        if to_goal:
+            assert restarted == [skill] * 20 and mix.held[0] == 30 and mix.goals[0] is goal
+            assert agent.states[0].steps == 0 and mix.agents[mix.current[1]].states[1].steps == 30
+        else:
+            assert set(restarted) != {skill} and mix.held[0] == 0
+
+
 def test_skill_mix_names_its_skills_for_the_generators_run_settings():
     """A generation run records the agents' (name, in_model, in_weights): a mix's skills must be in it, so
     that a rerun with another skill list is refused instead of mixing two behaviours in one folder."""

@@ -40,6 +40,9 @@ class ModelActor:
     def reset_slots(self, which: int, slots: list[int]) -> None:
         self.agents[which].reset_slots(slots)
 
+    def restart_slots(self, which: int, slots: list[int]) -> None:
+        self.agents[which].restart_slots(slots)
+
     def act(self, which: int, obs_batch: list[dict], slots: list[int]) -> tuple[list[dict], list[str] | None]:
         """The actions, and what acted in each slot (a skill mix's current skill) when the agent says."""
         from steve1.data.agents import acting_name
@@ -68,6 +71,9 @@ class RemoteAgent:
 
     def reset_slots(self, slots) -> None:
         self._ray.get(self.actor.reset_slots.remote(self.which, list(slots)))
+
+    def restart_slots(self, slots) -> None:
+        self._ray.get(self.actor.restart_slots.remote(self.which, list(slots)))
 
     def act(self, obs_batch, slots) -> list[dict]:
         actions, names = self._ray.get(self.actor.act.remote(self.which, list(obs_batch), list(slots)))

@@ -1,9 +1,11 @@
 """The small agent protocol mixed-agent generation drives, and the agents that implement it.
 
 An agent acts for a batch of worlds ("slots"). `reset(batch_size)` starts fresh state for every slot,
-`reset_slots(slots)` for some of them, and `act(obs_batch, slots)` returns one MineRL env action dict per
-given observation (`obs_batch[i]` belongs to slot `slots[i]`). Actions use the VPT agent's env format: every
-button an int array of shape (1,), `camera` a (1, 2) array of degrees, no ESC/pickItem/swapHands.
+`reset_slots(slots)` for some of them (a new episode), `restart_slots(slots)` after an interruption of the
+episode (a spin: fresh state, but an agent with a task in hand keeps it), and `act(obs_batch, slots)`
+returns one MineRL env action dict per given observation (`obs_batch[i]` belongs to slot `slots[i]`).
+Actions use the VPT agent's env format: every button an int array of shape (1,), `camera` a (1, 2) array
+of degrees, no ESC/pickItem/swapHands.
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ class Agent(Protocol):
 
     def reset_slots(self, slots: Sequence[int]) -> None: ...
 
+    def restart_slots(self, slots: Sequence[int]) -> None: ...
+
     def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]: ...
 
 
@@ -42,6 +46,9 @@ class RandomAgent:
 
     def reset_slots(self, slots: Sequence[int]) -> None:
         pass
+
+    def restart_slots(self, slots: Sequence[int]) -> None:
+        self.reset_slots(slots)
 
     def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]:
         n = len(obs_batch)
@@ -167,6 +174,9 @@ class VPTAgent:
                 mask[rows] = False
             new.append((mask, (k, v)))
         self.state = new
+
+    def restart_slots(self, slots: Sequence[int]) -> None:
+        self.reset_slots(slots)  # a VPT agent has no task beyond its memory
 
     def _rows(self, rows: list[int]):
         return [(None if m is None else m[rows], (k[rows], v[rows])) for m, (k, v) in self.state]

@@ -10,7 +10,7 @@ Frames (128x128), actions and per-step MineCLIP embeddings are stored as episode
 `states.jsonl` (steve1.data.states: per-frame world state and which agent or skill acted).
 
 Per step and world, in the original's order: switch test, spin test, MineCLIP frame of the current
-observation, action (active agent, or the next spin action; the agent is reset when a spin ends), world
+observation, action (active agent, or the next spin action; the agent restarts when a spin ends), world
 step, store the pre-action frame and the action. Episodes end at `max_timesteps`, on Ctrl-C
 (`termKeyboard`) or when the world ends them (`termDone`); shorter than `min_timesteps` are discarded.
 
@@ -391,7 +391,7 @@ class MixedAgentGenerator:
                 if not ep.interrupt:
                     ep.interrupt = None
                     if ep.interrupt_name == SPIN_NAME:  # the agent starts afresh after a spin, not a bump
-                        self.agents[int(ep.agent2_active)].reset_slots([slots[r]])
+                        self.agents[int(ep.agent2_active)].restart_slots([slots[r]])
         return actions
 
     def step(self, slot: int, ep: _Episode, action: dict, obs: dict, reward: float, terminated: bool,

@@ -195,6 +195,9 @@ class SkillAgent:
         for slot in slots:
             self.states[int(slot)] = SlotState()
 
+    def restart_slots(self, slots: Sequence[int]) -> None:
+        self.reset_slots(slots)  # one skill is its own task
+
     def act(self, obs_batch: Sequence[dict], slots: Sequence[int]) -> list[dict]:
         actions = []
         for obs, slot in zip(obs_batch, slots, strict=True):
@@ -642,6 +645,16 @@ class SkillMix:
             self.current[int(slot)] = int(self.rng.integers(len(self.agents)))
             self.held[int(slot)] = 0
             self.goals[int(slot)] = None
+
+    def restart_slots(self, slots: Sequence[int]) -> None:
+        """After a spin: random runs start a new skill (as on a new episode); to_goal runs keep the acting
+        skill, its goal and its steps so far, and only the skill's own state starts afresh."""
+        if not self.to_goal:
+            self.reset_slots(slots)
+            return
+        for slot in slots:
+            if int(slot) in self.current:
+                self.agents[self.current[int(slot)]].reset_slots([slot])
 
     def current_skill(self, slot: int) -> str:
         return self.names[self.current[int(slot)]]
