@@ -13,10 +13,12 @@ and over the phrasings: with the training phrasings (each in turn, one per event
 phrasings no training run ever saw.
 
 Evaluation episodes: `--episodes DIR`, or generated once with the scripted skills of `gen-mixed-agents`
-(--fast worlds) from a fixed run seed and cached under data/mineclip_retrieval/episodes; their world seeds
-are checked against those of the training runs (and of the episodes the checkpoint's sidecar names) and
-never overlap them. `--synthetic` uses synthetic episodes (`steve1.mineclip.synthetic`, seed 2; train on
-seed 1 to compare) whose figures show that training works, not how it fares on game footage.
+(--fast worlds) from fixed run seeds and cached under data/mineclip_retrieval/: 16 episodes of the skill mix
+(`episodes`), and 8 each of chop a tree and collect seeds alone (`episodes_<skill>`: in the mix a log or
+seeds come a few times in 16 episodes, too few clips to score those events). Their world seeds are checked
+against those of the training runs (and of the episodes the checkpoint's sidecar names) and never overlap
+them. `--synthetic` uses synthetic episodes (`steve1.mineclip.synthetic`, seed 2; train on seed 1 to
+compare) whose figures show that training works, not how it fares on game footage.
 
 Weights: `--weights PATH_OR_NAME`, default the MineCLIP this package ships (`minetest`), else the latest
 one trained (data/weights/mineclip/ours.pth).
@@ -40,10 +42,15 @@ from steve1.data.episode import Episode, list_episode_dirs
 
 TRAINED = paths.WEIGHTS_DIR / "mineclip" / "ours.pth"  # train-mineclip's default output
 CACHE = paths.DATA_DIR / "mineclip_retrieval"
-EVAL_RUN_SEED = 90_000  # run seed of the generated evaluation episodes (their world seeds derive from it)
-# 16 episodes: with 6, some events had 1-4 clips (dig dirt 1), and each event weighs the same in top1
-EVAL_EPISODES, EVAL_MAX_STEPS, EVAL_MIN_STEPS = 16, 1000, 500
-EVAL_SKILLS = "chop_tree+dig_dirt+collect_seeds+look_at_sky+explore+swim+build_tower+place_blocks"
+EVAL_MAX_STEPS, EVAL_MIN_STEPS = 1000, 500
+# The generated evaluation sets: (cache folder, skills, episodes, run seed; the world seeds derive from it).
+# 16 mixed episodes: with 6, some events had 1-4 clips (dig dirt 1), and each event weighs the same in top1.
+EVAL_SETS = (
+    ("episodes", "chop_tree+dig_dirt+collect_seeds+look_at_sky+explore+swim+build_tower+place_blocks", 16,
+     90_000),
+    ("episodes_chop_tree", "chop_tree", 8, 90_001),
+    ("episodes_collect_seeds", "collect_seeds", 8, 90_002),
+)
 # The runs the shipped models were trained on (run seed, episodes): the evaluation's world seeds avoid theirs.
 TRAINING_RUNS = ((1, 120),)
 SYNTHETIC_SEED, SYNTHETIC_EPISODES = 2, 2
@@ -72,16 +79,16 @@ def training_world_seeds(weights: Path) -> set[int]:
 def eval_world_seeds() -> list[int]:
     from steve1.data.gen_mixed_agents import episode_seed
 
-    return [episode_seed(EVAL_RUN_SEED, k) for k in range(EVAL_EPISODES)]
+    return [episode_seed(run_seed, k) for _, _, n, run_seed in EVAL_SETS for k in range(n)]
 
 
-def generate_eval_episodes(out: Path) -> None:
-    """Scripted-skill episodes of run seed EVAL_RUN_SEED through `steve1 gen-mixed-agents` (resumes)."""
+def generate_eval_episodes(out: Path, skills: str, episodes: int, run_seed: int) -> None:
+    """Scripted-skill episodes of one run seed through `steve1 gen-mixed-agents` (resumes)."""
     cmd = [sys.executable, "-m", "steve1.cli", "gen-mixed-agents", "--output-dir", str(out),
-           "--num-episodes", str(EVAL_EPISODES), "--num-worlds", "2", "--fast", "--skills", EVAL_SKILLS,
+           "--num-episodes", str(episodes), "--num-worlds", "2", "--fast", "--skills", skills,
            "--max-timesteps", str(EVAL_MAX_STEPS), "--min-timesteps", str(EVAL_MIN_STEPS),
-           "--seed", str(EVAL_RUN_SEED), "--mineclip", "fake"]
-    print(f"generating the evaluation episodes once (cached in {out}): {' '.join(cmd[1:])}", flush=True)
+           "--seed", str(run_seed), "--mineclip", "fake"]
+    print(f"generating evaluation episodes once (cached in {out}): {' '.join(cmd[1:])}", flush=True)
     subprocess.run(cmd, check=True)
 
 
@@ -97,12 +104,15 @@ def eval_episodes(args, weights: Path) -> tuple[list[Path], str]:
         return list_episode_dirs(synth), f"SYNTHETIC episodes {synth} (seed {SYNTHETIC_SEED})"
     overlap = set(eval_world_seeds()) & training_world_seeds(weights)
     if overlap:
-        raise SystemExit(f"evaluation world seeds {sorted(overlap)} are training seeds: change EVAL_RUN_SEED")
-    real = CACHE / "episodes"
-    if len(list_episode_dirs(real) if real.is_dir() else []) < EVAL_EPISODES:
-        generate_eval_episodes(real)
-    return list_episode_dirs(real), (f"scripted-skill episodes {real} (run seed {EVAL_RUN_SEED}, world "
-                                     f"seeds not trained on)")
+        raise SystemExit(f"evaluation world seeds {sorted(overlap)} are training seeds: change EVAL_SETS")
+    dirs, parts = [], []
+    for folder, skills, episodes, run_seed in EVAL_SETS:
+        real = CACHE / folder
+        if len(list_episode_dirs(real) if real.is_dir() else []) < episodes:
+            generate_eval_episodes(real, skills, episodes, run_seed)
+        dirs += list_episode_dirs(real)
+        parts.append(f"{real} (run seed {run_seed})")
+    return dirs, f"scripted-skill episodes {', '.join(parts)}, world seeds not trained on"
 
 
 def clip_embeddings(embedder, episode_dirs: list[Path]) -> tuple[np.ndarray, list[str]]:
