@@ -48,6 +48,7 @@ from steve1.mineclip.config import CONFIGS, get_config
 from steve1.mineclip.model import MineCLIP
 from steve1.mineclip.preprocess import preprocess_frames
 from steve1.mineclip.tokenizer import get_tokenizer, tokenize
+from steve1.mineclip.wordnet import relatives_table
 from steve1.utils.atomic import atomic_path
 from steve1.utils.video import read_video_chunks
 
@@ -56,6 +57,9 @@ log = logging.getLogger(__name__)
 DEFAULT_OUT = paths.WEIGHTS_DIR / "mineclip" / "ours.pth"  # train-mineclip's default output
 MAX_LOGIT_SCALE = math.log(100.0)  # CLIP clamps the temperature at 1/100
 RESUME_SUFFIX = ".resume.pt"
+# Words of the captions that carry no event and are never swapped for WordNet relatives ("a" -> "vitamin A").
+FUNCTION_WORDS = frozenset({"a", "an", "the", "at", "in", "into", "on", "to", "for", "from", "of", "with",
+                            "and", "some", "your"})
 # Settings that do not change the trained weights (may differ on resume).
 _RUN_ONLY = ("out", "device", "save_every", "restart", "log_every", "save_dtype")
 SAVE_DTYPES = {"float32": torch.float32, "float16": torch.float16}
@@ -92,6 +96,10 @@ class TrainMineClipSettings:
     word_dropout: float = 0.0
     """probability of dropping each word of a training caption, one word always kept (teaches the text
     tower that a single known word, "sky" or "up", carries the event: held-out wordings share few words)"""
+    synonyms: float = 0.0
+    """probability of replacing each content word of a training caption by a random WordNet relative of it
+    (synonym, hypernym or hyponym: "look" -> "gaze"); needs the WordNet database (apt-get install
+    wordnet-base, or $WORDNET_DIR)"""
     seed: int = 0
     """seed of the initial weights and of every batch"""
     device: str = "auto"
@@ -117,6 +125,7 @@ class TrainMineClipSettings:
         check(1 <= self.grad_frames <= CLIP_FRAMES, f"grad_frames must be 1..{CLIP_FRAMES}")
         check(0.0 <= self.word_noise <= 1.0, "word_noise must be in [0, 1]")
         check(0.0 <= self.word_dropout < 1.0, "word_dropout must be in [0, 1)")
+        check(0.0 <= self.synonyms <= 1.0, "synonyms must be in [0, 1]")
         check(self.precision in ("auto", "fp32", "bf16"), f"precision must be auto, fp32 or bf16, "
               f"got {self.precision!r}")
         check(self.device in ("auto", "cpu", "cuda") or self.device.startswith("cuda:"),
@@ -232,6 +241,28 @@ def drop_words(texts: list[str], p: float, rng: np.random.Generator) -> list[str
     return out
 
 
+def training_words() -> tuple[str, ...]:
+    """The content words of all training phrasings (the words `replace_synonyms` may swap), sorted."""
+    words = {w for e in EVENTS.values() for p in e.train_phrasings for w in p.split()}
+    return tuple(sorted(words - FUNCTION_WORDS))
+
+
+def replace_synonyms(texts: list[str], p: float, rng: np.random.Generator,
+                     relatives: dict[str, tuple[str, ...]]) -> list[str]:
+    """Each word of each caption that has relatives is, with probability p, replaced by one of them
+    (uniformly); other words are kept."""
+    if p <= 0.0:
+        return texts
+    out = []
+    for text in texts:
+        words = []
+        for w in text.split():
+            options = relatives.get(w, ())
+            words.append(options[int(rng.integers(len(options)))] if options and rng.random() < p else w)
+        out.append(" ".join(words))
+    return out
+
+
 def encode_video_grad_subset(model: MineCLIP, video: torch.Tensor, grad_frames: int,
                              rng: np.random.Generator) -> torch.Tensor:
     """model.encode_video(video) ((B, 16, 3, H, W) -> (B, D)) with gradients through the image tower for
@@ -331,6 +362,7 @@ def train_mineclip(s: TrainMineClipSettings) -> dict:
     main_process = accel.is_main_process if accel else True
     torch_device = accel.device if accel else torch.device(device)
 
+    relatives = relatives_table(training_words()) if s.synonyms > 0 else {}
     clips = CaptionedClips(episode_dirs, s.stride)
     if len(clips.by_event) < 2:
         raise UsageError(f"the episodes under {s.episodes} have captions of {len(clips.by_event)} event(s) "
@@ -371,6 +403,7 @@ def train_mineclip(s: TrainMineClipSettings) -> dict:
         rng = np.random.default_rng([s.seed, step, rank])  # batch t is the same on every (re)run
         idx, events, texts = clips.sample(rng, s.batch_size)
         video = clips.video_batch(idx).to(torch_device)  # (B, 16, 3, 160, 256) uint8
+        texts = replace_synonyms(texts, s.synonyms, rng, relatives)
         texts = add_word_noise(drop_words(texts, s.word_dropout, rng), s.word_noise, rng)
         tokens = tokenize(texts).to(torch_device)  # (B, 77)
         for group in optimizer.param_groups:
