@@ -420,6 +420,32 @@ def test_world_options_reach_make_world_only_when_given():
                                                                                  "skills_to_goal:a+b")
     with pytest.raises(ValueError, match="not both"):
         GenerateSettings(skills="a+b", agent1="random")
+    assert GenerateSettings(biome="deciduous_forest").world_kwargs() == {"biome": "deciduous_forest"}
+    with pytest.raises(ValueError, match="--biome must be one of"):
+        GenerateSettings(biome="jungle")
+    with pytest.raises(ValueError, match="--biome is a Minetest setting"):
+        GenerateSettings(biome="grassland", world="minerl")
+
+
+def test_a_run_in_one_biome_records_it_and_resumes_only_in_it(tmp_path, monkeypatch, capsys):
+    import json
+
+    import steve1.envs
+
+    seen = []
+    monkeypatch.setattr(steve1.envs, "make_world", lambda name, **kw: seen.append(kw) or FakeWorld())
+    from steve1.data.gen_mixed_agents import RUN_FILE, main
+
+    args = ["--output_dir", str(tmp_path), "--agent1", "random:a", "--agent2", "random:b",
+            "--mineclip_config", "fake", "--max_timesteps", "30", "--min_timesteps", "20", "--seed", "4",
+            "--device", "cpu", "--progress", "false", "--num_episodes", "1"]
+    assert main([*args, "--biome", "grassland"]) == 0
+    assert seen == [{"biome": "grassland"}]
+    assert json.loads((tmp_path / RUN_FILE).read_text())["biome"] == "grassland"
+    (ep,) = list_episode_dirs(tmp_path)
+    assert json.loads((ep / "metadata.json").read_text())["biome"] == "grassland"
+    assert main([*args, "--num_episodes", "2", "--biome", "taiga"]) == 2
+    assert "biome 'grassland' -> 'taiga'" in capsys.readouterr().err
 
 
 def test_episode_seeds_are_distinct_and_keyed_by_the_run_seed():

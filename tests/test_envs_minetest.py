@@ -302,3 +302,14 @@ def test_fast_world_renders_its_size_and_passes_gymnasiums_env_checker():
         assert not other, other
         obs, info = fast.reset(options={"fresh_world": False})
         assert not info["fresh_world"]
+
+
+def test_a_forest_biome_world_has_trees_and_grass_at_a_spawn_that_has_none():
+    # seed 1003: the natural world spawns the player in grassland, no tree trunk within the senses' reach
+    with make_world("minetest", fast=True) as natural:
+        senses = natural.reset(seed=1003)[1]["senses"]
+        assert senses.get("tree") is None and senses.get("grass") is not None
+    with make_world("minetest", fast=True, biome="deciduous_forest") as forest:
+        senses = forest.reset(seed=1003)[1]["senses"]
+        assert senses["tree"]["name"] == "default:tree"  # the deciduous forest's apple-tree trunk
+        assert senses.get("grass") is not None and senses.get("dirt") is not None

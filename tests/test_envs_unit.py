@@ -18,7 +18,13 @@ from steve1.envs.items import TRACKED_ITEMS, to_minerl_inventory
 from steve1.envs.minerl_world import MINERL_INSTALL_HINT, full_action, standard_observation
 from steve1.envs.minetest import controls, processes
 from steve1.envs.minetest.display import FrameBuffer
-from steve1.envs.minetest.world import FAST_SETTINGS, _config_text, _minerl_angles
+from steve1.envs.minetest.world import (
+    BIOME_CLIMATES,
+    FAST_SETTINGS,
+    _config_text,
+    _minerl_angles,
+    biome_settings,
+)
 from steve1.mineclip.preprocess import preprocess_frames
 from steve1.spaces import ACTION_KEYS, BUTTON_KEYS, noop_action, validate_action
 from steve1.vpt.preprocess import resize_pov
@@ -93,6 +99,17 @@ def test_config_text_fills_placeholders_and_overrides_settings():
     assert text.splitlines() == ["a = 1", "viewing_range = 40", "# smooth_lighting = comment",
                                  "smooth_lighting = false", "client_mapblock_limit = 1500"]
     assert set(FAST_SETTINGS) & {"mg_name", "fixed_map_seed"} == set()  # the fast preset keeps the terrain
+
+
+def test_a_biome_flattens_the_climate_noises_at_its_point():
+    settings = biome_settings("deciduous_forest")
+    text = _config_text("mg_name = v7\n", {}, settings)
+    assert "mg_biome_np_heat = 60, 0, (1000, 1000, 1000), 5349, 3, 0.5, 2.0" in text.splitlines()
+    assert "mg_biome_np_humidity = 68, 0, (1000, 1000, 1000), 842, 3, 0.5, 2.0" in text.splitlines()
+    for biome, (heat, _) in BIOME_CLIMATES.items():
+        assert biome_settings(biome)["mg_biome_np_heat"].startswith(f"{heat}, 0,")
+    with pytest.raises(ValueError, match="unknown biome 'jungle'"):
+        biome_settings("jungle")
 
 
 def test_action_space_is_minerls_and_its_samples_are_valid_actions():

@@ -327,6 +327,7 @@ class MixedAgentGenerator:
             "agent1_name": a1.name, "agent1_in_model": a1.in_model, "agent1_in_weights": a1.in_weights,
             "agent2_name": a2.name, "agent2_in_model": a2.in_model, "agent2_in_weights": a2.in_weights,
             "world": self.world_kind, "run_seed": self.seed,
+            **({"biome": self.run_settings["biome"]} if "biome" in self.run_settings else {}),
         }
 
     def start(self, slot: int, job: GenerationJob, world, obs: dict, info: dict) -> _Episode:
@@ -551,6 +552,9 @@ class GenerateSettings:
     """the world's fast settings (passed to it as fast=True)"""
     resolution: str | None = None
     """the world's render size WxH, e.g. 640x360 (passed to it as resolution=(W, H))"""
+    biome: str | None = None
+    """Minetest only: every world of the run is this biome everywhere, e.g. deciduous_forest (trees, grass
+    and dirt at every spawn); default: the seed's own mix of biomes"""
     max_retries: int = 2
     """times an episode is rerun after a world fault before it is given up"""
     overwrite: bool = False
@@ -573,6 +577,12 @@ class GenerateSettings:
               "give either --skills or --agent1/--agent2, not both")
         if self.resolution is not None:
             parse_resolution(self.resolution)
+        if self.biome is not None:
+            from steve1.envs.minetest.world import BIOME_CLIMATES
+
+            check(self.world == "minetest", f"--biome is a Minetest setting; --world {self.world} has none")
+            check(self.biome in BIOME_CLIMATES, f"--biome must be one of {', '.join(BIOME_CLIMATES)}, "
+                  f"got {self.biome!r}")
 
     def agent_specs(self) -> tuple[str, str]:
         if self.skills:
@@ -587,6 +597,8 @@ class GenerateSettings:
             kwargs["fast"] = True
         if self.resolution is not None:
             kwargs["resolution"] = parse_resolution(self.resolution)
+        if self.biome is not None:
+            kwargs["biome"] = self.biome
         return kwargs
 
 
@@ -649,6 +661,8 @@ def run(s: GenerateSettings) -> int:
     shaping = {k: getattr(s, k) for k in OUTPUT_SHAPING}
     if s.mineclip_config != "attn":
         shaping["mineclip_weights"] = None  # not read by the other configs
+    if s.biome is not None:  # recorded only when used, so that runs made before biomes existed still resume
+        shaping["biome"] = s.biome
 
     def make(slot: int):
         from steve1.envs import make_world  # lazy: starts game processes

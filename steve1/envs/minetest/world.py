@@ -62,6 +62,17 @@ FAST_SETTINGS = {
     "fps_max": 24,  # a new frame every 42 ms: one in every 50 ms step, with room for jitter, and no more
     "fps_max_unfocused": 24,
 }
+# minetest_game's land biomes by climate point (heat, humidity). With the heat and humidity noises flat at a
+# biome's point, every place of the world is that biome (or its shore and ocean variants); the terrain, the
+# rivers and the trees' places are still the seed's. "deciduous_forest": trees, grass (seeds) and dirt.
+BIOME_CLIMATES = {
+    "deciduous_forest": (60, 68), "coniferous_forest": (45, 70), "grassland": (50, 35), "taiga": (25, 70),
+    "rainforest": (86, 65), "savanna": (89, 42), "desert": (92, 16), "tundra": (0, 40),
+}
+# mapgen noise parameters: offset, scale, spread, seed, octaves, persistence, lacunarity (the noises' seeds
+# and spreads are Minetest's defaults; scale 0 makes the noise its offset)
+CLIMATE_NOISES = {"mg_biome_np_heat": "{}, 0, (1000, 1000, 1000), 5349, 3, 0.5, 2.0",
+                  "mg_biome_np_humidity": "{}, 0, (1000, 1000, 1000), 842, 3, 0.5, 2.0"}
 FAST_RENDER_THREADS = 0  # llvmpipe rasterizes in the game's own thread: no thread hand-offs on busy cores
 # A paced step whose screen is the one the last observation showed waits until this long past its tick for
 # the game's next frame (a game on loaded cores draws late). The deadline is the tick's, so worlds stepped
@@ -103,6 +114,16 @@ def _config_text(template: str, values: dict, settings: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def biome_settings(biome: str) -> dict:
+    """minetest.conf settings that make every place of a new world the biome `biome` (BIOME_CLIMATES)."""
+    if biome not in BIOME_CLIMATES:
+        raise ValueError(f"unknown biome {biome!r}; choose one of {', '.join(BIOME_CLIMATES)}")
+    heat, humidity = BIOME_CLIMATES[biome]
+    heat_key, humidity_key = CLIMATE_NOISES
+    return {heat_key: CLIMATE_NOISES[heat_key].format(heat),
+            humidity_key: CLIMATE_NOISES[humidity_key].format(humidity)}
+
+
 def _minerl_angles(state: dict) -> tuple[float, float]:
     """Minetest (pitch, yaw) radians -> MineRL degrees: pitch down positive; yaw grows turning right."""
     pitch = math.degrees(state.get("pitch", 0.0))
@@ -121,7 +142,8 @@ class MinetestWorld(World):
 
     A Gymnasium env (spec SPEC, nondeterministic: the game runs in real time). `resolution=(W, H)` renders
     the window at that size (pov (H, W, 3)); `fast=True` takes FAST_SETTINGS, FAST_RENDER_THREADS and,
-    unless `resolution` is given, FAST_RESOLUTION; `settings` overrides any minetest.conf key.
+    unless `resolution` is given, FAST_RESOLUTION; `biome` (a name of BIOME_CLIMATES) makes every new world
+    that biome everywhere; `settings` overrides any minetest.conf key.
     `fresh_world` is what reset() does when neither its argument nor options={"fresh_world": ...} says.
     Every info carries `senses`: the mod's senses table plus `in_water` (head or feet in water), and
     `other_items`: held items outside INVENTORY_ITEMS."""
@@ -130,10 +152,11 @@ class MinetestWorld(World):
     spec = SPEC
 
     def __init__(self, seed: int | None = None, *, resolution: tuple[int, int] | None = None,
-                 fast: bool = False, settings: dict | None = None, pace: bool = True,
-                 viewing_range: int | None = None, fps_max: int = 30, fresh_world: bool = True,
-                 start_timeout_s: float = 60.0, hang_timeout_s: float = 10.0, command_timeout_s: float = 10.0,
-                 render_threads: int | None = None, fresh_frame_wait_s: float = FRESH_FRAME_WAIT_S):
+                 fast: bool = False, biome: str | None = None, settings: dict | None = None,
+                 pace: bool = True, viewing_range: int | None = None, fps_max: int = 30,
+                 fresh_world: bool = True, start_timeout_s: float = 60.0, hang_timeout_s: float = 10.0,
+                 command_timeout_s: float = 10.0, render_threads: int | None = None,
+                 fresh_frame_wait_s: float = FRESH_FRAME_WAIT_S):
         problem = minetest_available()
         if problem:
             raise FileNotFoundError(problem)
@@ -143,7 +166,8 @@ class MinetestWorld(World):
         if not (16 <= width <= 4096 and 16 <= height <= 4096):
             raise ValueError(f"resolution must be (width, height) between 16 and 4096, got {resolution}")
         self.resolution = (width, height)
-        self.settings = {**(FAST_SETTINGS if fast else {}), **(settings or {})}
+        self.settings = {**(FAST_SETTINGS if fast else {}), **(biome_settings(biome) if biome else {}),
+                         **(settings or {})}
         if viewing_range is not None:
             self.settings["viewing_range"] = int(viewing_range)
         self.viewing_range = int(self.settings.get("viewing_range", 80))
