@@ -118,10 +118,8 @@ def biome_settings(biome: str) -> dict:
     """minetest.conf settings that make every place of a new world the biome `biome` (BIOME_CLIMATES)."""
     if biome not in BIOME_CLIMATES:
         raise ValueError(f"unknown biome {biome!r}; choose one of {', '.join(BIOME_CLIMATES)}")
-    heat, humidity = BIOME_CLIMATES[biome]
-    heat_key, humidity_key = CLIMATE_NOISES
-    return {heat_key: CLIMATE_NOISES[heat_key].format(heat),
-            humidity_key: CLIMATE_NOISES[humidity_key].format(humidity)}
+    return {key: noise.format(value) for (key, noise), value in zip(CLIMATE_NOISES.items(),
+                                                                     BIOME_CLIMATES[biome], strict=True)}
 
 
 def _minerl_angles(state: dict) -> tuple[float, float]:
